@@ -1,4 +1,32 @@
-"""negmon: find the Russian social-media posts that need a reply from a regional government."""
+"""negmon: find the Russian social-media posts that need a reply from a regional government.
+
+>>> import negmon
+>>> r = negmon.classify("В Кстово третий день нет горячей воды, администрация молчит!")  # doctest: +SKIP
+>>> r.sentiment, r.topic, r.needs_reply, r.priority                                    # doctest: +SKIP
+('negative', 'housing_utilities', True, 'normal')
+
+Heavy libraries (onnxruntime, pymorphy3's dictionaries) load when a model or the lemmatizer is first used.
+"""
+
+from negmon import errors
+from negmon.classifier import Classifier, classify, classify_batch
+from negmon.localities import extract_localities
+from negmon.normalize import Normalized, Token, normalize
+from negmon.result import Locality, Post, Reason, Result
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = [
+    "Classifier",
+    "Locality",
+    "Normalized",
+    "Post",
+    "Reason",
+    "Result",
+    "Token",
+    "__version__",
+    "classify",
+    "classify_batch",
+    "errors",
+    "extract_localities",
+    "normalize",
+]

@@ -1,0 +1,205 @@
+"""The classifier: normalize -> model -> localities -> decide, for one post or lazily for many."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from negmon.errors import InputError
+from negmon.normalize import Normalized, normalize
+from negmon.result import Post, Result
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Classifier", "PostLike", "classify", "classify_batch", "to_post"]
+
+PostLike = str | Mapping[str, Any] | Post
+DEFAULT_MAX_CHARS = 20_000
+_POST_KEYS = ("text", "id", "region", "source", "created_at")
+
+
+def to_post(obj: object, *, text_field: str = "text", id_field: str = "id") -> Post:
+    """Turn a str, a mapping with a text field, or a Post into a :class:`Post`.
+
+    >>> to_post({"text": "нет воды", "id": 7, "likes": 3}).extra["likes"]
+    3
+    """
+    if isinstance(obj, Post):
+        return obj
+    if isinstance(obj, str):
+        return Post(obj)
+    if isinstance(obj, Mapping):
+        if text_field not in obj:
+            keys = ", ".join(map(str, list(obj)[:10])) or "none"
+            raise InputError(f"a post mapping needs a {text_field!r} key; its keys are: {keys}")
+        text = obj[text_field]
+        if not isinstance(text, str):
+            raise TypeError(f"post field {text_field!r} must be str, got {type(text).__name__}")
+        raw_id = obj.get(id_field)
+        fields = {
+            k: (str(obj[k]) if obj.get(k) is not None else None) for k in ("region", "source", "created_at")
+        }
+        used = {text_field, id_field, "region", "source", "created_at"}
+        extra = {k: v for k, v in obj.items() if k not in used}
+        return Post(text, id=None if raw_id is None else str(raw_id), extra=extra, **fields)
+    raise TypeError(
+        f"a post must be str, a mapping with {text_field!r}, or negmon.Post; got {type(obj).__name__}"
+    )
+
+
+def _localities(text: str, region: str | None) -> tuple[Any, ...]:
+    from negmon.localities import extract_localities
+
+    return extract_localities(text, region=region)
+
+
+class Classifier:
+    """A loaded model with the whole pipeline around it. Thread-safe: it holds no mutable state.
+
+    >>> clf = Classifier.load("fast")                          # doctest: +SKIP
+    >>> clf.classify("Когда включат воду на Садовой?").sentiment  # doctest: +SKIP
+    'neutral'
+    """
+
+    def __init__(self, model: Any, *, localities: bool = True, max_chars: int | None = None) -> None:
+        self.model = model
+        self.meta: dict[str, Any] = model.meta
+        self.heads: dict[str, dict[str, Any]] = dict(self.meta["heads"])
+        self.localities = localities
+        self.max_chars = int(max_chars or self.meta.get("max_chars", DEFAULT_MAX_CHARS))
+        self.thresholds: dict[str, float] = dict(self.meta.get("thresholds", {}))
+
+    @classmethod
+    def load(
+        cls, name_or_path: str | Path = "default", *, verify: bool = True, localities: bool = True
+    ) -> Classifier:
+        """Load a bundled model (``"default"``, ``"fast"``, or an id) or a model folder.
+
+        ``verify`` checks the sha256 of every weight file against ``meta.json`` (refuses changed files).
+        """
+        from negmon.model import load_model
+
+        return cls(load_model(name_or_path, verify=verify), localities=localities)
+
+    @property
+    def id(self) -> str:
+        """The model id from ``meta.json``."""
+        return str(self.meta["id"])
+
+    def classify(self, post: PostLike) -> Result:
+        """Classify one post (a str, a mapping with ``text``, or a :class:`Post`)."""
+        return self._run([to_post(post)])[0]
+
+    def classify_batch(self, posts: Iterable[PostLike], batch_size: int = 64) -> Iterator[Result]:
+        """Classify many posts lazily, in chunks of ``batch_size``, keeping the input order."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+        chunk: list[Post] = []
+        for i, p in enumerate(posts):
+            try:
+                chunk.append(to_post(p))
+            except (TypeError, InputError) as e:
+                raise type(e)(f"post #{i}: {e}") from None
+            if len(chunk) == batch_size:
+                yield from self._run(chunk)
+                chunk = []
+        if chunk:
+            yield from self._run(chunk)
+
+    # ------------------------------------------------------------ pipeline
+
+    def _run(self, posts: list[Post]) -> list[Result]:
+        texts = [p.text[: self.max_chars] for p in posts]
+        live = [i for i, t in enumerate(texts) if t.strip()]
+        norms: dict[int, Normalized] = {i: normalize(texts[i]) for i in live}
+        probs: dict[str, np.ndarray] = {}
+        if live:
+            probs = self.model.predict([norms[i] for i in live])
+        row = {i: k for k, i in enumerate(live)}
+        out = []
+        for i, p in enumerate(posts):
+            if i in row:
+                out.append(self._decide(p, texts[i], norms[i], {h: v[row[i]] for h, v in probs.items()}))
+            else:
+                out.append(self._empty(p))
+        return out
+
+    def _base(self, p: Post) -> dict[str, Any]:
+        return {
+            "text": p.text,
+            "id": p.id,
+            "region": p.region,
+            "source": p.source,
+            "created_at": p.created_at,
+            "extra": p.extra,
+            "model": self.id,
+        }
+
+    def _empty(self, p: Post) -> Result:
+        return Result(
+            **self._base(p),
+            sentiment="neutral",
+            needs_reply=False,
+            topic="other" if "topic" in self.heads else None,
+            empty=True,
+        )
+
+    def _decide(self, p: Post, text: str, n: Normalized, pr: dict[str, np.ndarray]) -> Result:
+        fields: dict[str, Any] = self._base(p)
+        for head in ("sentiment", "topic"):
+            if head in pr:
+                labels = self.heads[head]["labels"]
+                fields[f"{head}_scores"] = {
+                    lab: round(float(x), 4) for lab, x in zip(labels, pr[head], strict=True)
+                }
+                fields[head] = labels[int(pr[head].argmax())]
+        if "needs_reply" in pr:
+            score = float(pr["needs_reply"][1])
+            fields["reply_score"] = round(score, 4)
+            fields["needs_reply"] = score >= self.thresholds.get("needs_reply", 0.5)
+            if fields["needs_reply"] and "priority" in pr:
+                urgent = float(pr["priority"][1])
+                fields["urgent_score"] = round(urgent, 4)
+                fields["priority"] = "urgent" if urgent >= self.thresholds.get("urgent", 0.5) else "normal"
+            elif fields["needs_reply"]:
+                fields["priority"] = None
+        fields["truncated"] = len(text) < len(p.text) or bool(pr.get("_truncated", False))
+        fields["flags"] = tuple(sorted(n.flags))
+        if self.localities:
+            fields["localities"] = _localities(text, p.region)
+        return Result(**fields)
+
+
+_default: dict[str, Classifier] = {}
+_lock = threading.Lock()
+
+
+def _get(model: str | Path) -> Classifier:
+    key = str(model)
+    clf = _default.get(key)
+    if clf is None:
+        with _lock:
+            clf = _default.get(key)
+            if clf is None:
+                clf = _default[key] = Classifier.load(model)
+    return clf
+
+
+def classify(post: PostLike, *, model: str | Path = "default") -> Result:
+    """Classify one post with a bundled or given model (loaded once per process, thread-safe).
+
+    >>> import negmon
+    >>> negmon.classify("В Кстово третий день нет горячей воды!").sentiment  # doctest: +SKIP
+    'negative'
+    """
+    return _get(model).classify(post)
+
+
+def classify_batch(
+    posts: Iterable[PostLike], *, batch_size: int = 64, model: str | Path = "default"
+) -> Iterator[Result]:
+    """Classify an iterable of posts lazily, keeping order; see :meth:`Classifier.classify_batch`."""
+    return _get(model).classify_batch(posts, batch_size=batch_size)

@@ -1,0 +1,51 @@
+"""Model artifacts and their inference backends (loaded lazily by :class:`negmon.Classifier`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from negmon.errors import ModelError
+from negmon.model.artifact import read_meta, resolve
+from negmon.normalize import Normalized
+
+__all__ = ["HEADS", "Model", "load_model", "softmax"]
+
+HEADS = ("sentiment", "topic", "needs_reply", "priority")
+
+
+class Model(Protocol):
+    """What the classifier needs from a backend: calibrated probabilities per head for a batch of posts."""
+
+    meta: dict[str, Any]
+    folder: Path
+
+    def predict(self, posts: list[Normalized]) -> dict[str, np.ndarray]:
+        """Probabilities per head, shape (len(posts), len(labels of the head))."""
+        ...
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` in float64 for stable probabilities."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def load_model(name_or_path: str | Path, *, verify: bool = True) -> Model:
+    """Load a model folder (or a bundled id/alias) with the backend its ``meta.json`` names."""
+    folder = resolve(name_or_path)
+    meta = read_meta(folder, verify=verify)
+    kind = meta["kind"]
+    if kind == "linear":
+        from negmon.model.linear import LinearModel
+
+        return LinearModel(folder, meta)
+    if kind == "transformer":
+        from negmon.model.transformer import TransformerModel
+
+        return TransformerModel(folder, meta)
+    raise ModelError(f"model {meta['id']}: unknown kind {kind!r} (expected 'linear' or 'transformer')")

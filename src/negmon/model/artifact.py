@@ -1,0 +1,106 @@
+"""Model artifact folders: ``meta.json`` + weights + a model card, checked on load.
+
+Loading reads JSON and safetensors/ONNX only (never pickle), checks the format version, and checks the
+sha256 of every file listed in ``meta.json["files"]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from negmon.errors import ModelError, ModelIntegrityError
+
+__all__ = [
+    "BUNDLED_DIR",
+    "FORMAT_VERSION",
+    "bundled_models",
+    "file_sha256",
+    "read_meta",
+    "resolve",
+    "write_meta",
+]
+
+FORMAT_VERSION = 1
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def bundled_models() -> dict[str, Path]:
+    """Models shipped inside the package: id and alias (``fast``, ``default``) -> folder."""
+    out: dict[str, Path] = {}
+    if not BUNDLED_DIR.is_dir():
+        return out
+    for d in sorted(BUNDLED_DIR.iterdir()):
+        meta = d / "meta.json"
+        if meta.is_file():
+            m = json.loads(meta.read_text("utf-8"))
+            out[m["id"]] = d
+            for alias in m.get("aliases", []):
+                out[alias] = d
+    return out
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A model folder from a path, a bundled model id or an alias (``"default"``, ``"fast"``)."""
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    bundled = bundled_models()
+    if str(name_or_path) in bundled:
+        return bundled[str(name_or_path)]
+    known = ", ".join(sorted(bundled)) or "none"
+    raise ModelError(f"no model folder or bundled model named {str(name_or_path)!r} (bundled: {known})")
+
+
+def read_meta(folder: Path, *, verify: bool = True) -> dict[str, Any]:
+    """Read and check ``meta.json`` of a model folder; with ``verify``, check every listed file's sha256."""
+    path = folder / "meta.json"
+    try:
+        meta = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{folder} is not a negmon model: {path.name} is missing") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise ModelError(f"cannot read {path}: {e}") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{path} must hold a JSON object, got {type(meta).__name__}")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format version {version!r} is not supported by this negmon "
+            f"(expected {FORMAT_VERSION}); use the negmon version the model was made for"
+        )
+    for key in ("id", "kind", "heads", "files"):
+        if key not in meta:
+            raise ModelError(f"{path} lacks the required key {key!r}")
+    if verify:
+        for name, digest in meta["files"].items():
+            f = folder / name
+            if not f.is_file():
+                raise ModelError(
+                    f"model {meta['id']}: file {name} listed in meta.json is missing from {folder}"
+                )
+            actual = file_sha256(f)
+            if actual != digest:
+                raise ModelIntegrityError(
+                    f"model {meta['id']}: {name} has sha256 {actual[:16]}..., meta.json expects {digest[:16]}...; "
+                    "the file was changed or damaged, refusing to load it"
+                )
+    return meta
+
+
+def write_meta(folder: Path, meta: dict[str, Any], files: list[str]) -> None:
+    """Write ``meta.json`` with the format version and the sha256 of ``files`` (names inside ``folder``)."""
+    meta = {"format_version": FORMAT_VERSION, **meta}
+    meta["files"] = {name: file_sha256(folder / name) for name in sorted(files)}
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", "utf-8")

@@ -1,0 +1,1 @@
+"""Training, evaluation and model building (the ``[train]`` extra); inference never imports this package."""

@@ -1,0 +1,51 @@
+"""Calibration on dev data: temperature scaling per head and decision thresholds for the binary heads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fit_temperature", "threshold_for_recall"]
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the negative log-likelihood of ``softmax(logits / T)`` on ``y``.
+
+    A golden-section search over log T in [1/20, 20]; NLL is convex in 1/T, so this finds the optimum.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+
+    def nll(log_t: float) -> float:
+        s = z / np.exp(log_t)
+        s = s - s.max(1, keepdims=True)
+        lse = np.log(np.exp(s).sum(1))
+        return float((lse - s[np.arange(len(y)), y]).mean())
+
+    lo, hi = np.log(1 / 20), np.log(20)
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(b)
+    return float(np.exp((lo + hi) / 2))
+
+
+def threshold_for_recall(scores: np.ndarray, y: np.ndarray, min_recall: float) -> float:
+    """The highest threshold whose recall on ``y`` is still >= ``min_recall`` (so the best precision).
+
+    Returns 0.5 when ``y`` has no positives.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    pos = np.sort(s[np.asarray(y, dtype=bool)])[::-1]
+    if not len(pos):
+        return 0.5
+    k = int(np.ceil(min_recall * len(pos)))
+    # every positive scoring >= the k-th best positive is recalled
+    return float(pos[max(k, 1) - 1])

@@ -1,0 +1,147 @@
+"""Finish a model folder: measure it on the held-out sets, write ``meta.json`` with metrics and hashes, and
+the model card ``README.md``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from negmon.model.artifact import write_meta
+
+__all__ = ["DATA_LICENCES", "finish_model", "render_card"]
+
+log = logging.getLogger("negmon.train")
+
+DATA_LICENCES = {
+    "rusentiment": ("RuSentiment (Rogers et al., 2018), VK posts", "CC BY-NC-SA 4.0 (non-commercial)"),
+    "rusentitweet": ("RuSentiTweet (Smetanin, 2022), tweets", "no licence stated; cite the paper"),
+    "sentirueval": (
+        "SentiRuEval-2015 banks and telecom tweets (Loukachevitch et al., 2015)",
+        "no licence stated; cite the paper",
+    ),
+    "open_sentiment": ("OpenSentimentCorpus (OpenCorpora sentences)", "CC BY-SA 3.0"),
+    "corpus": (
+        "negmon corpus: posts written by the negmon project (corpus/posts, train split)",
+        "same licence as negmon",
+    ),
+}
+EVAL_SETS = {
+    "rusentiment-test": "RuSentiment official test file (3 classes: speech and skip rows dropped)",
+    "rusentitweet-test": "RuSentiTweet test file (3 classes: speech and skip rows dropped)",
+    "sentirueval-test": "SentiRuEval-2015 test_etalon, banks + telecoms (tweet label from its companies' values)",
+    "corpus-dev": "negmon corpus dev split (project-written posts, all heads)",
+}
+
+
+def _measure(out: Path) -> dict[str, Any]:
+    from negmon.errors import InputError
+    from negmon.model import load_model
+    from negmon.train.evaluate import evaluate, load_eval_set, plot
+
+    model = load_model(out)
+    metrics: dict[str, Any] = {}
+    for name in EVAL_SETS:
+        try:
+            records = load_eval_set(name)
+        except (InputError, OSError) as e:
+            log.warning("skipping %s: %s", name, e)
+            continue
+        if not records:
+            continue
+        m = evaluate(model, records)
+        if not m["heads"]:
+            continue
+        plots = out / "plots" / name
+        plots.mkdir(parents=True, exist_ok=True)
+        plot(m, plots, f"{model.meta['id']} on {name}")
+        metrics[name] = {
+            "description": EVAL_SETS[name],
+            "n": m["n"],
+            "heads": {
+                h: {k: v for k, v in hm.items() if k != "confusion"} | {"confusion": hm["confusion"]}
+                for h, hm in m["heads"].items()
+            },
+        }
+        log.info("%s: %s", name, {h: round(hm["macro_f1"], 4) for h, hm in m["heads"].items()})
+    return metrics
+
+
+def finish_model(out: Path, meta: dict[str, Any], files: list[str]) -> None:
+    """Write meta.json (hashes of ``files``), evaluate on every available held-out set, write the card."""
+    sets = meta.get("training", {}).get("config", {}).get("sentiment_sets", [])
+    meta.setdefault(
+        "training_data",
+        [{"name": DATA_LICENCES[s][0], "licence": DATA_LICENCES[s][1]} for s in sets]
+        + (
+            [{"name": DATA_LICENCES["corpus"][0], "licence": DATA_LICENCES["corpus"][1]}]
+            if meta.get("training", {}).get("config", {}).get("corpus")
+            else []
+        ),
+    )
+    write_meta(out, meta, files)
+    meta["metrics"] = _measure(out)
+    write_meta(out, meta, files)
+    (out / "README.md").write_text(render_card(meta), "utf-8")
+
+
+def _table(metrics: dict[str, Any]) -> str:
+    lines = [
+        "| set | head | n | accuracy | macro-F1 | ECE | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, m in metrics.items():
+        for head, hm in m["heads"].items():
+            note = ""
+            if "recall" in hm:
+                note = f"P={hm['precision']:.3f} R={hm['recall']:.3f} F1={hm['f1']:.3f} at threshold {hm['threshold']:.3f}"
+            lines.append(
+                f"| {name} | {head} | {hm['n']} | {hm['accuracy']:.3f} | {hm['macro_f1']:.3f} | "
+                f"{hm['ece']:.3f} | {note} |"
+            )
+    return "\n".join(lines)
+
+
+def render_card(meta: dict[str, Any]) -> str:
+    """The model card (Markdown) from ``meta``: what it predicts, how well, on what data, under which licences."""
+    heads = ", ".join(f"`{h}` ({len(s['labels'])} labels)" for h, s in meta["heads"].items())
+    missing = [h for h in ("sentiment", "topic", "needs_reply", "priority") if h not in meta["heads"]]
+    tr = meta.get("training", {})
+    data_lines = "\n".join(f"- {d['name']}: {d['licence']}" for d in meta.get("training_data", []))
+    sets = "\n".join(f"- `{k}`: {v['description']}" for k, v in meta.get("metrics", {}).items())
+    base = meta.get("base_model")
+    base_line = f"Base encoder: {base}.\n\n" if base else ""
+    return f"""# Model card: {meta["id"]}
+
+Kind: **{meta["kind"]}**{" (aliases: " + ", ".join(meta.get("aliases", [])) + ")" if meta.get("aliases") else ""}.
+Heads: {heads}.{" Missing heads (their Result fields are None): " + ", ".join(missing) + "." if missing else ""}
+
+{base_line}Intended use: triage of Russian social-media posts addressed to regional and municipal authorities
+(which posts need a reply, on what topic, how urgently, and the author's sentiment). Not for decisions about
+people: a flag is a suggestion for a human operator. Scores are calibrated by temperature scaling on dev data;
+decision thresholds (`meta.json["thresholds"]`): {meta.get("thresholds") or "none (argmax)"}.
+
+## Evaluation (held-out sets; none of their texts were used in training)
+
+{_table(meta.get("metrics", {}))}
+
+{sets}
+
+Confusion matrices: `plots/<set>/confusion_<head>.png`.
+
+## Training data and licences
+
+{data_lines}
+
+Because some training sets are licensed for non-commercial use only (CC BY-NC-SA), these weights are
+offered for research and non-commercial use; retrain on permissive data (`negmon train`) for other uses.
+
+Training rows: {tr.get("train_rows", "?")}; training took {tr.get("seconds", "?")} s. Hyper-parameters chosen on
+dev: `{tr.get("selection", {})}`.
+
+## Limitations
+
+- Trained on general social-media sentiment sets and on posts written by the negmon project; real posts to
+  authorities differ in style and may score lower than the dev figures above.
+- Sarcasm, mixed feelings and long multi-topic posts remain hard; check low-margin scores by hand.
+"""

@@ -1,0 +1,168 @@
+"""Training configuration: a TOML file read into a dataclass that checks itself.
+
+Example (``configs/fast.toml``)::
+
+    [model]
+    kind = "linear"
+    id = "negmon-fast-0.2"
+    aliases = ["fast"]
+    out = "src/negmon/models/fast"
+
+    [data]
+    sentiment_sets = ["rusentiment", "rusentitweet", "sentirueval", "open_sentiment"]
+    corpus = true
+    other_from_sentiment = 3000
+
+    [linear]
+    C = [0.5, 1.0, 2.0]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from negmon.errors import InputError
+
+__all__ = ["DataConfig", "LinearConfig", "TrainConfig", "TransformerConfig", "load_config"]
+
+SENTIMENT_SETS = ("rusentiment", "rusentitweet", "sentirueval", "open_sentiment")
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on. ``corpus_folder`` defaults to the repository's ``corpus/posts``."""
+
+    sentiment_sets: list[str] = field(default_factory=lambda: list(SENTIMENT_SETS))
+    corpus: bool = True
+    corpus_folder: str | None = None
+    other_from_sentiment: int = 3000
+    extra_train: list[str] = field(default_factory=list)
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.sentiment_sets if s not in SENTIMENT_SETS]
+        if bad:
+            raise InputError(f"unknown sentiment sets {bad}; expected some of {list(SENTIMENT_SETS)}")
+        if self.other_from_sentiment < 0:
+            raise InputError(f"other_from_sentiment must be >= 0, got {self.other_from_sentiment}")
+
+
+@dataclass
+class LinearConfig:
+    """The fast tier: hashed TF-IDF features and logistic regression per head, C chosen on held-out data."""
+
+    dim: int = 1 << 18
+    char_min: int = 2
+    char_max: int = 5
+    C: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
+    class_weight: str | None = "balanced"
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        if not self.C or any(c <= 0 for c in self.C):
+            raise InputError(f"C must be a non-empty list of positive numbers, got {self.C}")
+        if self.class_weight not in (None, "balanced"):
+            raise InputError(f"class_weight must be 'balanced' or absent, got {self.class_weight!r}")
+
+
+@dataclass
+class TransformerConfig:
+    """Fine-tuning of the encoder with four heads; see negmon.train.transformer."""
+
+    backbone: str = ".cache/backbone-ru"
+    max_length: int = 128
+    batch_size: int = 32
+    epochs: float = 2.0
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    freeze_embeddings: bool = True
+    freeze_layers: int = 0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"sentiment": 1.0, "topic": 1.0, "needs_reply": 1.0, "priority": 1.0}
+    )
+    corpus_repeat: int = 3
+    max_sentiment_rows: int = 0
+    eval_every: int = 500
+    patience: int = 3
+    threads: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.max_length < 16 or self.max_length > 512:
+            raise InputError(f"max_length must be in 16..512, got {self.max_length}")
+        if self.batch_size < 1 or self.epochs <= 0 or self.lr <= 0:
+            raise InputError("batch_size, epochs and lr must be positive")
+        bad = set(self.loss_weights) - {"sentiment", "topic", "needs_reply", "priority"}
+        if bad:
+            raise InputError(f"loss_weights has unknown heads {sorted(bad)}")
+
+
+@dataclass
+class TrainConfig:
+    """A whole training run: model identity, data, and the settings of its kind."""
+
+    kind: str
+    id: str
+    out: str
+    aliases: list[str] = field(default_factory=list)
+    seed: int = 13
+    data: DataConfig = field(default_factory=DataConfig)
+    linear: LinearConfig = field(default_factory=LinearConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("linear", "transformer"):
+            raise InputError(f"[model] kind must be 'linear' or 'transformer', got {self.kind!r}")
+        if not self.id or not self.out:
+            raise InputError("[model] needs id and out")
+
+
+def _build(cls: type, table: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(table) - known
+    if unknown:
+        raise InputError(f"[{where}] has unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**table)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML training config; unknown keys and bad values raise :class:`InputError`."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"config file {p} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{p} is not valid TOML: {e}") from None
+    unknown = set(raw) - {"model", "data", "linear", "transformer"}
+    if unknown:
+        raise InputError(
+            f"{p}: unknown sections {sorted(unknown)}; expected model, data, linear, transformer"
+        )
+    model = dict(raw.get("model", {}))
+    for key in ("kind", "id", "out"):
+        if key not in model:
+            raise InputError(f"{p}: [model] needs {key!r}")
+    kind, id_, out = model.pop("kind"), model.pop("id"), model.pop("out")
+    aliases, seed = list(model.pop("aliases", [])), int(model.pop("seed", 13))
+    if model:
+        raise InputError(
+            f"{p}: [model] has unknown keys {sorted(model)}; known: kind, id, out, aliases, seed"
+        )
+    return TrainConfig(
+        kind=kind,
+        id=id_,
+        out=out,
+        aliases=aliases,
+        seed=seed,
+        data=_build(DataConfig, raw.get("data", {}), "data"),
+        linear=_build(LinearConfig, raw.get("linear", {}), "linear"),
+        transformer=_build(TransformerConfig, raw.get("transformer", {}), "transformer"),
+        source=str(p),
+    )

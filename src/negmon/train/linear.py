@@ -1,0 +1,191 @@
+"""Train the fast tier: hashed TF-IDF n-grams + logistic regression per head, packed as safetensors + JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negmon.model.features import FeatureConfig, featurize_counts
+from negmon.normalize import normalize
+from negmon.train import data as D
+from negmon.train.calibrate import fit_temperature, threshold_for_recall
+from negmon.train.config import TrainConfig
+
+__all__ = ["HEAD_LABELS", "head_targets", "train_linear"]
+
+log = logging.getLogger("negmon.train")
+
+HEAD_LABELS = {
+    "sentiment": list(D.SENTIMENTS),
+    "topic": list(D.TOPICS),
+    "needs_reply": ["no", "yes"],
+    "priority": ["normal", "urgent"],
+}
+
+
+def head_targets(records: list[dict[str, Any]], head: str) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, class ids) of the records labelled for ``head``; priority only for needs_reply posts."""
+    rows, ys = [], []
+    for i, r in enumerate(records):
+        if head in ("sentiment", "topic") and r.get(head):
+            rows.append(i)
+            ys.append(HEAD_LABELS[head].index(r[head]))
+        elif head == "needs_reply" and r.get("needs_reply") is not None:
+            rows.append(i)
+            ys.append(int(r["needs_reply"]))
+        elif head == "priority" and r.get("needs_reply") and r.get("priority"):
+            rows.append(i)
+            ys.append(int(r["priority"] == "urgent"))
+    return np.array(rows, dtype=np.int64), np.array(ys, dtype=np.int64)
+
+
+def _counts_matrix(texts: list[str], cfg: FeatureConfig) -> Any:
+    from scipy.sparse import csr_matrix
+
+    indptr = [0]
+    indices: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for t in texts:
+        idx, tf = featurize_counts(normalize(t[:20_000]), cfg)
+        indices.append(idx)
+        values.append(tf)
+        indptr.append(indptr[-1] + len(idx))
+    return csr_matrix(
+        (
+            np.concatenate(values) if values else np.zeros(0, np.float32),
+            np.concatenate(indices) if indices else np.zeros(0, np.int32),
+            np.array(indptr),
+        ),
+        shape=(len(texts), cfg.dim),
+        dtype=np.float32,
+    )
+
+
+def _tfidf(counts: Any, idf: np.ndarray) -> Any:
+    from sklearn.preprocessing import normalize as l2
+
+    return l2(counts.multiply(idf[None, :]).tocsr(), norm="l2", copy=False)
+
+
+def _score(head: str, y: np.ndarray, prob: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, prob.argmax(1), average="macro"))
+
+
+def train_linear(cfg: TrainConfig) -> Path:
+    """Train every head the data labels, calibrate on dev, and write the model folder ``cfg.out``."""
+    from sklearn.linear_model import LogisticRegression
+
+    t0 = time.time()
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    dc = cfg.data
+    folder = Path(dc.corpus_folder) if dc.corpus_folder else None
+    train, dev = D.training_records(
+        dc.sentiment_sets,
+        corpus=dc.corpus,
+        corpus_folder=folder,
+        other_from_sentiment=dc.other_from_sentiment,
+        seed=dc.seed,
+    )
+    log.info("training records: %d, dev records: %d", len(train), len(dev))
+    fc = FeatureConfig(dim=cfg.linear.dim, char_min=cfg.linear.char_min, char_max=cfg.linear.char_max)
+    Xc = _counts_matrix([r["text"] for r in train], fc)
+    df = np.bincount(Xc.indices, minlength=fc.dim)
+    idf = (np.log((1 + Xc.shape[0]) / (1 + df)) + 1).astype(np.float32)
+    X = _tfidf(Xc, idf)
+    Xd = _tfidf(_counts_matrix([r["text"] for r in dev], fc), idf)
+    log.info("features: %s train, %s dev (%.0fs)", X.shape, Xd.shape, time.time() - t0)
+
+    heads: dict[str, Any] = {}
+    Ws, bs = [], []
+    thresholds: dict[str, float] = {}
+    selection: dict[str, Any] = {}
+    for head, labels in HEAD_LABELS.items():
+        rows, y = head_targets(train, head)
+        drows, dy = head_targets(dev, head)
+        if len(set(y.tolist())) < 2:
+            continue
+        best = None
+        for C in cfg.linear.C:
+            clf = LogisticRegression(C=C, max_iter=cfg.linear.max_iter, class_weight=cfg.linear.class_weight)
+            clf.fit(X[rows], y)
+            s = _score(head, dy, clf.predict_proba(Xd[drows])) if len(drows) else 0.0
+            log.info("%s C=%g dev macro-F1 %.4f", head, C, s)
+            if best is None or s > best[0]:
+                best = (s, C, clf)
+        assert best is not None
+        score, C, clf = best
+        k = len(labels)
+        W = np.zeros((fc.dim, k), np.float32)
+        b = np.zeros(k, np.float32)
+        if k == 2 and clf.coef_.shape[0] == 1:  # binary: one weight vector for class 1
+            W[:, 1] = clf.coef_[0]
+            b[1] = clf.intercept_[0]
+        else:
+            W[:, clf.classes_] = clf.coef_.T
+            b[clf.classes_] = clf.intercept_
+        T = 1.0
+        if len(drows):
+            dlogits = (Xd[drows] @ W) + b
+            T = fit_temperature(dlogits, dy)
+            if head in ("needs_reply", "priority"):
+                z = dlogits / T
+                p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
+                name = "needs_reply" if head == "needs_reply" else "urgent"
+                thresholds[name] = threshold_for_recall(p1, dy, 0.95 if head == "needs_reply" else 0.9)
+        heads[head] = {"labels": labels, "temperature": round(T, 4)}
+        selection[head] = {
+            "C": C,
+            "dev_macro_f1": round(score, 4),
+            "train_rows": len(rows),
+            "dev_rows": len(drows),
+        }
+        Ws.append(W)
+        bs.append(b)
+
+    out = Path(cfg.out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    from safetensors.numpy import save_file
+
+    save_file(
+        {
+            "W": np.concatenate(Ws, 1).astype(np.float16),
+            "b": np.concatenate(bs).astype(np.float32),
+            "idf": idf,
+        },
+        str(out / "weights.safetensors"),
+        metadata={"format": "negmon-linear"},
+    )
+    meta = {
+        "id": cfg.id,
+        "aliases": cfg.aliases,
+        "kind": "linear",
+        "heads": heads,
+        "thresholds": {k: round(v, 4) for k, v in thresholds.items()},
+        "features": asdict(fc),
+        "max_chars": 20_000,
+        "training": {
+            "config": json.loads(json.dumps(asdict(cfg.data))),
+            "linear": asdict(cfg.linear),
+            "selection": selection,
+            "train_rows": len(train),
+            "seconds": round(time.time() - t0, 1),
+        },
+    }
+    from negmon.train.card import finish_model
+
+    finish_model(out, meta, ["weights.safetensors"])
+    log.info("wrote %s in %.0fs", out, time.time() - t0)
+    return out
