@@ -17,9 +17,24 @@ import sys
 from pathlib import Path
 
 TOPICS = {
-    "housing_utilities", "roads", "public_transport", "healthcare", "education", "waste", "landscaping",
-    "social_support", "energy", "ecology", "animals", "safety", "construction", "communications",
-    "culture_sport", "economy_trade", "government", "other",
+    "housing_utilities",
+    "roads",
+    "public_transport",
+    "healthcare",
+    "education",
+    "waste",
+    "landscaping",
+    "social_support",
+    "energy",
+    "ecology",
+    "animals",
+    "safety",
+    "construction",
+    "communications",
+    "culture_sport",
+    "economy_trade",
+    "government",
+    "other",
 }
 SENTIMENTS = {"negative", "neutral", "positive"}
 PRIORITIES = {"urgent", "normal", None}
@@ -59,18 +74,29 @@ def check_post(p: dict) -> list[str]:
         for key in ("surface", "start", "end", "name", "region"):
             if key not in loc:
                 errs.append(f"locality missing {key}")
-        if "start" in loc and "end" in loc and p["text"][loc["start"]:loc["end"]] != loc.get("surface"):
+        if "start" in loc and "end" in loc and p["text"][loc["start"] : loc["end"]] != loc.get("surface"):
             errs.append(f"offsets of {loc.get('surface')!r} do not match the text")
         if loc.get("region") not in SUBJECTS:
             errs.append(f"region {loc.get('region')!r} is not a canonical subject name")
     return errs
 
 
+def _whole_word(text: str, i: int, j: int) -> bool:
+    return (i == 0 or not text[i - 1].isalnum()) and (j >= len(text) or not text[j].isalnum())
+
+
 def fill_offsets(p: dict) -> None:
+    """Offsets of each locality's surface, left to right, preferring whole-word occurrences."""
     pos: dict[str, int] = {}
+    text = p["text"]
     for loc in p["localities"]:
         s = loc["surface"]
-        i = p["text"].find(s, pos.get(s, 0))
+        start = pos.get(s, 0)
+        i = text.find(s, start)
+        j = i
+        while j >= 0 and not _whole_word(text, j, j + len(s)):
+            j = text.find(s, j + 1)
+        i = j if j >= 0 else i
         if i >= 0:
             loc["start"], loc["end"] = i, i + len(s)
             pos[s] = i + len(s)
@@ -78,9 +104,9 @@ def fill_offsets(p: dict) -> None:
 
 def shingles(text: str) -> tuple[set, set]:
     words = [w.lower() for w in WORD.findall(text)]
-    w8 = {tuple(words[i:i + 8]) for i in range(len(words) - 7)}
+    w8 = {tuple(words[i : i + 8]) for i in range(len(words) - 7)}
     t = " ".join(words)
-    c5 = {t[i:i + 5] for i in range(len(t) - 4)}
+    c5 = {t[i : i + 5] for i in range(len(t) - 4)}
     return w8, c5
 
 

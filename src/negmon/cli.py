@@ -173,6 +173,7 @@ def _cmd_score(a: argparse.Namespace) -> int:
     rows_in_chunk = 0
 
     def commit() -> None:
+        nonlocal pending_posts, pending_errors, rows_in_chunk
         if pending_posts:
             results = clf.classify_batch(pending_posts, batch_size=a.batch_size)
             out_rows = []
@@ -199,6 +200,7 @@ def _cmd_score(a: argparse.Namespace) -> int:
         state["seconds"] = start_seconds + time.time() - t0
         state_file.save(state)
         bar.update(rows_in_chunk)
+        pending_posts, pending_errors, rows_in_chunk = [], [], 0
 
     try:
         for i, row in enumerate(rows()):

@@ -60,10 +60,9 @@ def detect_format(path: str | Path) -> str:
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    f: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the caller
     if path.name.lower().endswith(".gz"):
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
-    return f
+        return gzip.open(path, "rb")  # closes the file it opened
+    return open(path, "rb")
 
 
 def _check(post: Any, text_field: str) -> str | None:

@@ -175,7 +175,8 @@ def _space(m: re.Match[str]) -> str:
 _PLACEHOLDERS = ("<url>", "<email>", "<user>", "<phone>")
 _ENTITIES = re.compile(
     r"(?P<url>(?:https?://|www\.)[^\s<>\"«»]+[^\s<>\"«».,;:!?)\]}'»]"
-    r"|\b(?:[a-z0-9-]+\.)+(?:ru|su|com|org|net|info|io|me|рф|online|pro)(?:/[^\s<>\"«»]*[^\s<>\"«».,;:!?)\]}'»])?(?![\w.]))"
+    r"|\b(?:[a-z0-9-]+\.)+(?:ru|su|com|org|net|info|io|me|рф|online|pro)(?:/[^\s<>\"«»]*[^\s<>\"«».,;:!?)\]}'»])?(?![\w.])"
+    r"|\b[а-яё0-9-]+(?:\.[а-яё0-9-]+)*\.рф\b(?:/[^\s<>\"«»]*[^\s<>\"«».,;:!?)\]}'»])?)"
     r"|(?P<email>\b[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+\b)"
     r"|(?P<user>\[(?:id|club|public)\d+\|[^\]]{0,80}\]|(?<![\w@])@[A-Za-z0-9_.]{2,64}(?<![.]))"
     r"|(?P<phone>(?<![\w+])(?:\+7|8)[\s(-]{0,3}\d{3}[\s)-]{0,3}\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\w)"
@@ -320,7 +321,7 @@ def _translit_edits(s: str) -> list[Edit]:
     if latin < 0.6 * letters:
         return []
     converted = [_translit_word(m.group()) for m in words]
-    longer = [ok for (_, ok), m in zip(converted, words, strict=True) if len(m.group()) >= 2]
+    longer = [ok for (_, ok), m in zip(converted, words, strict=True) if len(m.group()) >= 3]
     if len(longer) < 3 or sum(longer) < 0.6 * len(longer):
         return []
     return [

@@ -1,0 +1,111 @@
+"""Locality extraction quality and speed: negmon against natasha's NER, on corpus/localities.jsonl.
+
+Run: python benchmarks/localities.py [--data corpus/localities.jsonl] [--no-natasha]
+
+Scoring: negmon.localities.evaluate.score (a name is correct when its span overlaps the gold span and
+the names agree, case and ё/е ignored; region accuracy is over the correct names). natasha (the peer) tags LOC spans and normalizes them; it has no regions, so its region accuracy is
+empty. Speed: posts per second on one core, the whole set tokenized and tagged, best of 3 runs.
+Writes benchmarks/results/localities.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from negmon.localities.evaluate import score
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_negmon(posts: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], float]:
+    from negmon import extract_localities
+
+    def once() -> list[list[dict[str, Any]]]:
+        return [[loc.as_dict() for loc in extract_localities(p["text"], region=p.get("region_hint"))] for p in posts]
+
+    out = once()  # warm-up: loads the gazetteer
+    best = min(_timed(once) for _ in range(3))
+    return out, len(posts) / best
+
+
+def _timed(fn: Any) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def run_natasha(posts: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], float]:
+    from natasha import Doc, MorphVocab, NewsEmbedding, NewsMorphTagger, NewsNERTagger, Segmenter
+
+    seg, emb = Segmenter(), NewsEmbedding()
+    ner, morph_tagger, vocab = NewsNERTagger(emb), NewsMorphTagger(emb), MorphVocab()
+
+    def once(normalize: bool) -> list[list[dict[str, Any]]]:
+        out = []
+        for p in posts:
+            doc = Doc(p["text"])
+            doc.segment(seg)
+            doc.tag_ner(ner)
+            locs = []
+            if normalize:
+                doc.tag_morph(morph_tagger)
+            for s in doc.spans:
+                if s.type != "LOC":
+                    continue
+                name = s.text
+                if normalize:
+                    s.normalize(vocab)
+                    name = s.normal
+                locs.append({"start": s.start, "end": s.stop, "surface": s.text, "name": name, "region": None})
+            out.append(locs)
+        return out
+
+    out = once(True)
+    best = min(_timed(lambda: once(True)) for _ in range(3))
+    return out, len(posts) / best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT / "corpus" / "localities.jsonl"))
+    ap.add_argument("--no-natasha", action="store_true")
+    ap.add_argument("--errors", action="store_true", help="print negmon's misses and false hits")
+    a = ap.parse_args()
+    posts = [json.loads(x) for x in Path(a.data).read_text("utf-8").splitlines() if x.strip()]
+    gold = [p["localities"] for p in posts]
+    chars = sum(len(p["text"]) for p in posts) / len(posts)
+    rows = {}
+    pred, speed = run_negmon(posts)
+    rows["negmon"] = {**score(gold, pred), "posts_per_s": speed}
+    if not a.no_natasha:
+        try:
+            npred, nspeed = run_natasha(posts)
+            rows["natasha NER"] = {**score(gold, npred), "posts_per_s": nspeed}
+        except ImportError:
+            print("natasha is not installed: peer skipped", file=sys.stderr)
+    print(f"{len(posts)} posts, {sum(map(len, gold))} gold localities, mean {chars:.0f} chars; one thread")
+    print(f"{'system':14s} {'P':>6s} {'R':>6s} {'F1':>6s} {'region acc':>10s} {'posts/s':>9s}")
+    for name, r in rows.items():
+        print(f"{name:14s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
+              f"{r['region_accuracy'] if name == 'negmon' else float('nan'):10.3f} {r['posts_per_s']:9.0f}")
+    if "natasha NER" in rows:
+        print(f"speed ratio negmon / natasha: {rows['negmon']['posts_per_s'] / rows['natasha NER']['posts_per_s']:.1f}x")
+    if a.errors:
+        for e in rows["negmon"]["errors"]:
+            print(*e, "|", posts[e[1]]["text"])
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "localities.json").write_text(json.dumps(
+        {k: {kk: vv for kk, vv in v.items() if kk != "errors"} for k, v in rows.items()}
+        | {"posts": len(posts), "mean_chars": chars}, indent=2) + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()

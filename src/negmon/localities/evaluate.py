@@ -1,0 +1,48 @@
+"""Score extracted localities against gold annotations (used by tests and benchmarks/localities.py).
+
+A prediction is correct when its span overlaps a gold span and its name equals the gold name (case and
+ё/е ignored); region accuracy is the share of correct names whose region equals the gold region.
+
+>>> score([[{"start": 2, "end": 8, "name": "Кстово", "region": "Нижегородская область"}]],
+...       [[{"start": 2, "end": 8, "name": "кстово", "region": "Нижегородская область", "surface": "Кстово"}]])["f1"]
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["score"]
+
+
+def _norm(s: str | None) -> str:
+    return (s or "").lower().replace("ё", "е").strip()
+
+
+def score(
+    gold: Sequence[Sequence[Mapping[str, Any]]], pred: Sequence[Sequence[Mapping[str, Any]]]
+) -> dict[str, Any]:
+    """Precision, recall, F1 of names and region accuracy, with the list of errors (kind, post, surface, name)."""
+    tp = fp = fn = region_ok = 0
+    errors: list[tuple[str, int, str, str]] = []
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        used: set[int] = set()
+        for x in p:
+            hit = next((j for j, y in enumerate(g) if j not in used and x["start"] < y["end"]
+                        and y["start"] < x["end"] and _norm(x["name"]) == _norm(y["name"])), None)
+            if hit is None:
+                fp += 1
+                errors.append(("fp", i, str(x.get("surface", "")), str(x["name"])))
+            else:
+                used.add(hit)
+                tp += 1
+                region_ok += x.get("region") == g[hit].get("region")
+        for j, y in enumerate(g):
+            if j not in used:
+                fn += 1
+                errors.append(("fn", i, str(y.get("surface", "")), str(y["name"])))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "region_accuracy": region_ok / tp if tp else 0.0, "tp": tp, "fp": fp, "fn": fn, "errors": errors}

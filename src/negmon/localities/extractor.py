@@ -1,0 +1,597 @@
+"""The locality extractor behind :func:`negmon.extract_localities` (see the package docstring)."""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import itertools
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from negmon.result import Locality
+
+__all__ = ["Gazetteer", "extract_localities"]
+
+GAZETTEER = Path(__file__).resolve().parent / "data" / "gazetteer.json.gz"
+FLAG_COMMON, FLAG_PERSON, FLAG_NOT_PLACE, FLAG_FOREIGN = 1, 2, 4, 8
+
+_TOKEN = re.compile(r"[A-Za-zА-Яа-яЁё0-9]+(?:[-‐–][A-Za-zА-Яа-яЁё0-9]+)*|[^\sA-Za-zА-Яа-яЁё0-9]")
+
+
+def _forms(*groups: str) -> frozenset[str]:
+    return frozenset(w for g in groups for w in g.split())
+
+
+# words after which a name is a place: prepositions, settlement markers, "жители", "мэр" ...
+_CUES = _forms(
+    "в во из изо под подо до около возле у над за через от ото по к ко между близ вблизи с со на о об про при",
+    "г гор город города городе городу городом пгт рп пос поселок поселка поселке поселку поселком п нп",
+    "село села селе селу селом с д дер деревня деревни деревне деревню деревней ст станица станицы станице станицу",
+    "х хутор хутора хуторе аул аула ауле",
+    "жители жителей жителям житель жительница администрация администрации мэр мэрия мэрии глава главы",
+    "горожане области районе района край края крае",
+)
+_MARKERS = {
+    "г": "town", "гор": "town", "город": "town", "города": "town", "городе": "town", "городу": "town",
+    "городом": "town", "пгт": "town", "рп": "town", "пос": "village", "поселок": "village", "поселка": "village",
+    "поселке": "village", "поселку": "village", "п": "village", "село": "village", "села": "village",
+    "селе": "village", "селу": "village", "с": "village", "д": "village", "дер": "village", "деревня": "village",
+    "деревни": "village", "деревне": "village", "деревню": "village", "ст": "village", "станица": "village",
+    "станицы": "village", "станице": "village", "х": "village", "хутор": "village", "хуторе": "village",
+    "аул": "village", "ауле": "village",
+}
+_ABBREV_MARKERS = frozenset({"г", "гор", "пос", "п", "с", "д", "дер", "ст", "х"})  # need a dot after them
+_STREET_BEFORE = _forms(
+    "ул улица улице улицы улицу улицей пр пр-т пр-кт проспект проспекте проспекта проспекту пер переулок",
+    "переулке переулка шоссе бульвар бульваре бульвара б-р пл площадь площади наб набережная набережной",
+    "проезд проезде проезда тупик аллея аллее аллеи тракт тракте тракта мкр микрорайон микрорайоне",
+    "метро остановка остановке остановки им имени памятник",
+    "фк хк пфк банк банка завод завода заводе компания компании ооо оао зао пао ао тц трц тк кафе ресторан",
+    "гостиница гостинице отель кинотеатр магазин клуб команда команды сборная аэропорт аэропорту",
+)
+_STREET_AFTER = _forms(
+    "улица улице улицы ул шоссе проспект проспекте пр-т переулок переулке бульвар площадь набережная",
+    "вокзал вокзале вокзала тракт аэропорт парк парка парке сквер сквера сквере рынок рынка рынке",
+    "микрорайон микрорайоне мкр проезд переулок",
+)
+_QUOTES_OPEN = "«\"“„'"
+_QUOTES_CLOSE = "»\"”“'"
+_DISTRICT_NOUNS = _forms("район района районе району районом р-н р-на р-не округ округа округе округу округом")
+_DISTRICT_MIDDLE = _forms(
+    "городской городского городском городскому городским муниципальный муниципального муниципальном",
+    "муниципальному муниципальным",
+)
+_NOT_DISTRICT = _forms(
+    "автономный автономного автономном автономному федеральный федерального федеральном административный",
+    "административного административном внутригородской внутригородского",
+)
+# district adjectives that also name city districts everywhere; taken only with "муниципальный" or "городской"
+_GENERIC_DISTRICTS = _forms(
+    "ленинский советский кировский октябрьский центральный заводской первомайский красноармейский",
+    "ворошиловский фрунзенский калининский дзержинский железнодорожный индустриальный промышленный",
+    "северный южный западный восточный пролетарский свердловский куйбышевский орджоникидзевский",
+    "тракторозаводский краснооктябрьский приволжский московский",
+)
+_ADJ = re.compile(r".+(?:ск|цк|ин|ов|ев)(?:ий|ого|ому|им|ом|ой|ая|ое|ую|ые|ых)$")
+_TOWN_PREPS = _forms("в во из изо до от около возле под близ")
+_SENTENCE_END = ".!?\n"
+_GAP = re.compile(r"[\s—–\-()]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    text: str
+    key: str
+    start: int
+    end: int
+    word: bool
+
+
+def _key(s: str) -> str:
+    return s.lower().replace("ё", "е").replace("‐", "-").replace("–", "-")
+
+
+class Gazetteer:
+    """The compiled gazetteer, loaded once (thread-safe) from ``data/gazetteer.json.gz``."""
+
+    _instance: Gazetteer | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path = GAZETTEER) -> None:
+        g = json.loads(gzip.decompress(path.read_bytes()))
+        self.regions: list[tuple[str, str, str]] = [tuple(r) for r in g["regions"]]
+        self.places: list[list[Any]] = g["places"]
+        self.forms: dict[str, list[int]] = g["forms"]
+        self.flags: dict[str, int] = g["flags"]
+        self.abbreviations: dict[str, int] = g["abbreviations"]
+        self.abbrev_lower = {_key(a): i for a, i in self.abbreviations.items() if len(a) >= 4}
+        self.max_words: int = g["max_words"]
+        self.region_index = {r[0]: i for i, r in enumerate(self.regions)}
+        names = sorted({(_key(p[0]), i) for i, p in enumerate(self.places) if p[1] not in ("region",)})
+        self.sorted_keys = [k for k, _ in names]
+        self.sorted_ids = [i for _, i in names]
+
+    @classmethod
+    def get(cls) -> Gazetteer:
+        """The shared instance, loaded on first use."""
+        if cls._instance is None:
+            with cls._lock:
+                if cls._instance is None:
+                    cls._instance = cls()
+        return cls._instance
+
+    def by_prefix(self, prefix: str) -> list[int]:
+        """Places whose lower-case name starts with ``prefix``."""
+        lo = bisect.bisect_left(self.sorted_keys, prefix)
+        out = []
+        for k in range(lo, len(self.sorted_keys)):
+            if not self.sorted_keys[k].startswith(prefix):
+                break
+            out.append(self.sorted_ids[k])
+        return out
+
+
+@lru_cache(maxsize=4096)
+def _lemma_adj(word: str) -> str:
+    from negmon.normalize import _morph
+
+    for p in _morph().parse(word.lower()):
+        if "ADJF" in p.tag and p.is_known:
+            f = p.inflect({"masc", "sing", "nomn"})
+            if f is not None:
+                return str(f.word)
+    # an adjective pymorphy3 does not know ("Геническом"): by its ending
+    return re.sub(r"(?:ого|ому|ом|им|ой|ая|ое|ую|ые|ых|ими|ыми)$", "ий", word.lower())
+
+
+@lru_cache(maxsize=4096)
+def _lemma_noun(word: str) -> str:
+    from negmon.normalize import _morph
+
+    parses = _morph().parse(word.lower())
+    best = max(parses, key=lambda p: ("Geox" in p.tag, "NOUN" in p.tag, p.score))
+    return str(best.normal_form)
+
+
+def _title(s: str) -> str:
+    return "-".join(p[:1].upper() + p[1:] for p in s.split("-"))
+
+
+@dataclass
+class _Match:
+    start_tok: int
+    end_tok: int  # exclusive, word-token index
+    cands: list[int]
+    kind_hint: str | None = None
+    flags: int = 0
+    surface: str = ""
+    start: int = 0
+    end: int = 0
+    name: str | None = None  # set for districts and unknown settlements
+    region: int | None = None
+    confidence: float = 1.0
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return [
+        _Tok(m.group(), _key(m.group()), m.start(), m.end(), m.group()[0].isalnum())
+        for m in _TOKEN.finditer(text)
+    ]
+
+
+class _Extractor:
+    def __init__(self, g: Gazetteer, text: str, hint: int | None) -> None:
+        self.g, self.text, self.hint = g, text, hint
+        self.toks = _tokens(text)
+        self.words = [i for i, t in enumerate(self.toks) if t.word]
+
+    # ------------------------------------------------------------ context helpers
+
+    def _prev(self, ti: int) -> _Tok | None:
+        return self.toks[ti - 1] if ti > 0 else None
+
+    def _prev_word(self, ti: int, skip_dot: bool = True) -> tuple[_Tok | None, bool]:
+        """The word before token ``ti`` and whether a dot sits between (``г.`` style markers)."""
+        j = ti - 1
+        dot = False
+        while j >= 0 and not self.toks[j].word:
+            if self.toks[j].text == "." and skip_dot and not dot:
+                dot = True
+                j -= 1
+                continue
+            return None, dot
+        return (self.toks[j] if j >= 0 else None), dot
+
+    def _next_tok(self, ti: int) -> _Tok | None:
+        return self.toks[ti + 1] if ti + 1 < len(self.toks) else None
+
+    def _sentence_initial(self, ti: int) -> bool:
+        p = self._prev(ti)
+        return p is None or (not p.word and p.text in _SENTENCE_END) or "\n" in self.text[p.end : self.toks[ti].start]
+
+    def _cue(self, ti: int) -> tuple[bool, bool]:
+        """(a place cue precedes token ti, that cue is a settlement marker such as "пос.")."""
+        w, dot = self._prev_word(ti)
+        if w is None:
+            return False, False
+        if w.key in _ABBREV_MARKERS:
+            return (True, True) if dot else (w.key in ("с", "п", "г", "д") and False, False)
+        if dot and w.key not in _MARKERS:
+            return False, False
+        return (w.key in _CUES or w.key in _MARKERS), w.key in _MARKERS
+
+    def _street(self, ti: int, tj: int) -> bool:
+        w, _ = self._prev_word(ti)
+        if w is not None and w.key in _STREET_BEFORE:
+            return True
+        nxt = self.toks[tj] if tj < len(self.toks) else None
+        return nxt is not None and nxt.word and nxt.key in _STREET_AFTER
+
+    def _house_number_after(self, tj: int) -> bool:
+        for t in self.toks[tj : tj + 3]:
+            if t.text == ",":
+                continue
+            return t.text[0].isdigit() or t.key in ("д", "дом")
+        return False
+
+    def _quoted(self, start: int, end: int) -> bool:
+        before = self.text[start - 1] if start else ""
+        after = self.text[end] if end < len(self.text) else ""
+        return bool(before and before in _QUOTES_OPEN and after and after in _QUOTES_CLOSE)
+
+    # ------------------------------------------------------------ candidates
+
+    def _districts(self, used: set[int]) -> list[_Match]:
+        out = []
+        for wi, ti in enumerate(self.words):
+            t = self.toks[ti]
+            if t.key not in _DISTRICT_NOUNS:
+                continue
+            j = wi - 1
+            middle: list[_Tok] = []
+            while j >= 0 and self.toks[self.words[j]].key in _DISTRICT_MIDDLE and len(middle) < 1:
+                middle.insert(0, self.toks[self.words[j]])
+                j -= 1
+            if j < 0:
+                continue
+            adj = self.toks[self.words[j]]
+            if adj.key in _NOT_DISTRICT or not _ADJ.match(adj.key):
+                continue
+            if self.text[adj.end : t.start].strip() not in ("", *(m.text for m in middle)) and not middle:
+                continue
+            if f"{adj.key} {t.key}" in self.g.forms:
+                continue  # "Чукотского округа" is a region
+            lemma = _lemma_adj(adj.key)
+            if t.key in ("район", "округ") and adj.key.endswith(("ий", "ой", "ый")):
+                lemma = adj.key  # already nominative: keep the author's form ("Слободской район")
+            generic = lemma in _GENERIC_DISTRICTS and not middle
+            noun = "район" if t.key.startswith(("район", "р-н")) else "округ"
+            mid = f" {_lemma_adj(middle[0].key)}" if middle else ""
+            name = f"{_title(lemma)}{mid} {noun}"
+            m = _Match(j, wi + 1, [], "district", name=name, start=adj.start, end=t.end,
+                       surface=self.text[adj.start : t.end], flags=FLAG_COMMON if generic else 0)
+            out.append(m)
+            used.update(range(j, wi + 1))
+        return out
+
+    def _lookup(self, used: set[int]) -> list[_Match]:
+        g = self.g
+        out: list[_Match] = []
+        n = len(self.words)
+        wi = 0
+        while wi < n:
+            if wi in used:
+                wi += 1
+                continue
+            found = None
+            for k in range(min(g.max_words, n - wi), 0, -1):
+                if any(x in used for x in range(wi, wi + k)):
+                    continue
+                toks = [self.toks[self.words[x]] for x in range(wi, wi + k)]
+                if k > 1 and any(not _GAP.fullmatch(self.text[a.end : b.start]) for a, b in itertools.pairwise(toks)):
+                    continue
+                key = " ".join(t.key for t in toks)
+                ids = g.forms.get(key)
+                abbr = None
+                if k == 1:
+                    abbr = g.abbreviations.get(toks[0].text)
+                    if abbr is None and toks[0].key in g.abbrev_lower:
+                        abbr = g.abbrev_lower[toks[0].key]
+                if ids or abbr is not None:
+                    cands = list(ids or [])
+                    if abbr is not None and abbr not in cands:
+                        cands = [abbr, *cands]
+                    found = _Match(wi, wi + k, cands, flags=g.flags.get(key, 0) if abbr is None else 0,
+                                   start=toks[0].start, end=toks[-1].end,
+                                   surface=self.text[toks[0].start : toks[-1].end])
+                    break
+            if found:
+                out.append(found)
+                wi = found.end_tok
+            else:
+                wi += 1
+        return out
+
+    def _next_word(self, tj: int) -> _Tok | None:
+        nxt = self.toks[tj] if tj < len(self.toks) else None
+        return nxt if nxt is not None and nxt.word and self.text[self.toks[tj - 1].end : nxt.start] == " " else None
+
+    def _accept(self, m: _Match) -> bool | None:
+        """True: a place; False: not a place; None: undecided (a flagged name without a cue, which a
+        neighbouring place may still make a place, as in "Воронежская область, Лиски")."""
+        ti = self.words[m.start_tok]
+        tj = self.words[m.end_tok - 1] + 1
+        if self._street(ti, tj) or self._quoted(m.start, m.end):
+            return False
+        nxt = self._next_word(tj)
+        regionish = any(self.g.places[i][1] == "region" for i in m.cands)
+        if nxt is not None and nxt.key in _DISTRICT_NOUNS and not regionish:
+            return False  # "в Советском районе": the adjective of a district, not the town Советск
+        cue, marker = self._cue(ti)
+        if marker:
+            m.kind_hint = "settlement"
+        cap = m.surface[:1].isupper()
+        if regionish and (cap or not m.flags):
+            return True
+        w, _ = self._prev_word(ti)
+        if w is not None and w.key == "на" and not regionish:
+            return False  # "на Лесной", "на Кирова": a street; settlements take "в"
+        if m.flags & (FLAG_NOT_PLACE | FLAG_FOREIGN):
+            if marker:
+                return True
+            # a town that shares its name with a river: "в Зее", "из Оби" yes, "в Волгу" (a village) no
+            w, _ = self._prev_word(ti)
+            town = max((self.g.places[i][5] or 0) for i in m.cands) >= 3_000
+            if m.flags & FLAG_NOT_PLACE and cap and town and w is not None and w.key in _TOWN_PREPS:
+                return True
+            return None
+        if not m.flags:
+            return True
+        big = max((self.g.places[i][5] or 0) for i in m.cands) >= 100_000
+        if self._house_number_after(tj) and not marker:
+            return False
+        if m.flags & FLAG_COMMON:
+            if not cap:
+                return marker or (big and cue and not self._nounish(nxt))
+            if cue:
+                return True
+            if big and not self._sentence_initial(ti) and not m.flags & FLAG_PERSON:
+                return True
+            huge = max((self.g.places[i][5] or 0) for i in m.cands) >= 500_000
+            if huge and not (nxt is not None and nxt.text[:1].isupper()):
+                return True  # "Ростов опять без воды", "Нижний встал в пробках"
+            return None
+        # a personal name: needs a cue unless it is a large city not followed by a name or an initial
+        if cue:
+            return True
+        if nxt is not None and nxt.text[:1].isupper():
+            return False
+        return True if big else None
+
+    @staticmethod
+    def _nounish(t: _Tok | None) -> bool:
+        """Whether the word after a lower-case name makes it an adjective ("в нижнем ящике")."""
+        if t is None:
+            return False
+        from negmon.normalize import _morph
+
+        p = _morph().parse(t.key)[0]
+        return bool({"NOUN", "ADJF"} & p.tag.grammemes)
+
+    def _chained(self, m: _Match, accepted: list[_Match]) -> bool:
+        """An undecided name next to an accepted place ("Липецкая область, Грязи", "Щёкино и Алексин")
+        or titling a post ("Заречный: ...") is a place."""
+        ti = self.words[m.start_tok]
+        tj = self.words[m.end_tok - 1] + 1
+        if not m.surface[:1].isupper():
+            return False
+        after = self.toks[tj].text if tj < len(self.toks) else ""
+        title = (":",) if m.flags & FLAG_PERSON else (":", "—", "–", ",")
+        town = max((self.g.places[i][5] or 0) for i in m.cands) >= 5_000
+        if after in title and town and self._sentence_initial(ti) and not m.flags & (FLAG_NOT_PLACE | FLAG_FOREIGN):
+            return True
+        nxt = self._next_word(tj)
+        if nxt is not None and any(a.start == nxt.start and any(self.g.places[i][1] == "region" for i in a.cands)
+                                   for a in accepted):
+            return True  # "Апатиты Мурманской области"
+        j = ti - 1
+        if j >= 0 and (self.toks[j].text in (",", "(") or self.toks[j].key in ("и", "или")):
+            k = j - 1
+            while k >= 0 and self.toks[k].text == ".":  # "Нижегородская обл., Бор"
+                k -= 1
+            prev_end = self.toks[k].end if k >= 0 else -1
+            return any(a.end == prev_end for a in accepted)
+        if after in (",", ")"):
+            nxt_start = self.toks[tj + 1].start if tj + 1 < len(self.toks) else -1
+            return any(a.start == nxt_start for a in accepted)
+        return False
+
+    def _unknown_settlements(self, used: set[int]) -> list[_Match]:
+        out = []
+        for wi, ti in enumerate(self.words):
+            if wi in used:
+                continue
+            t = self.toks[ti]
+            if not t.text[:1].isupper() or len(t.text) < 3 or t.key in _MARKERS:
+                continue
+            w, dot = self._prev_word(ti)
+            if w is None or w.key not in _MARKERS or (w.key in _ABBREV_MARKERS) != dot:
+                continue
+            if not self._placename_like(t.key):
+                continue
+            name = _title(_lemma_noun(t.key)) if not t.text.isupper() else t.text
+            out.append(_Match(wi, wi + 1, [], _MARKERS[w.key], name=name, start=t.start, end=t.end,
+                              surface=t.text, confidence=0.5))
+            used.add(wi)
+        return out
+
+    @staticmethod
+    def _placename_like(word: str) -> bool:
+        """A word that may name an unknown village: a noun or adjective, or a word pymorphy3 does not know."""
+        from negmon.normalize import _morph
+
+        p = _morph().parse(word)[0]
+        return not p.is_known or (bool({"NOUN", "ADJF"} & p.tag.grammemes) and "Name" not in p.tag)
+
+    # ------------------------------------------------------------ resolution
+
+    def run(self) -> tuple[Locality, ...]:
+        used: set[int] = set()
+        districts = self._districts(used)
+        matches: list[_Match] = []
+        undecided: list[_Match] = []
+        for m in self._lookup(used):
+            verdict = self._accept(m)
+            if verdict:
+                matches.append(m)
+            elif verdict is None:
+                undecided.append(m)
+        for m in list(undecided):
+            # a foreign homonym or a river name is the village when the post names its region
+            regions_named = {self.g.places[x.cands[0]][2] for x in matches
+                             if self.g.places[x.cands[0]][1] == "region"}
+            if m.flags & FLAG_FOREIGN and any(self.g.places[i][2] in regions_named for i in m.cands):
+                matches.append(m)
+                undecided.remove(m)
+        changed = True
+        while changed and undecided:
+            changed = False
+            for m in list(undecided):
+                if self._chained(m, matches + districts):
+                    matches.append(m)
+                    undecided.remove(m)
+                    changed = True
+        for m in matches:
+            used.update(range(m.start_tok, m.end_tok))
+        unknown = self._unknown_settlements(used)
+        g = self.g
+        context: set[int] = set()
+        if self.hint is not None:
+            context.add(self.hint)
+        for m in matches:
+            kinds = {g.places[i][1] for i in m.cands}
+            if len({g.places[i][2] for i in m.cands}) == 1 or kinds & {"region"}:
+                regions = [g.places[i][2] for i in m.cands if g.places[i][1] == "region"] or [g.places[m.cands[0]][2]]
+                context.update(regions[:1])
+        settled = [(m, self._resolve(m, context)) for m in matches]
+        locs: list[tuple[int, Locality]] = [(m.start, loc) for m, loc in settled]
+        has_city = any(loc.kind == "city" for _, loc in settled)
+        for m in districts + unknown:
+            if m.kind_hint == "district":
+                if self._city_internal(m, settled):
+                    continue
+                # "Советский район" is a district of many cities: a municipal one only without a city around
+                if m.flags and has_city:
+                    continue
+            loc = self._resolve_named(m, context)
+            if loc is not None:
+                locs.append((m.start, loc))
+        return tuple(loc for _, loc in sorted(locs, key=lambda x: x[0]))
+
+    def _resolve(self, m: _Match, context: set[int]) -> Locality:
+        g = self.g
+        cands = m.cands
+        if m.kind_hint == "settlement":
+            cands = [i for i in cands if g.places[i][1] != "region"] or cands
+        elif any(g.places[i][1] == "region" for i in cands):
+            cands = [i for i in cands if g.places[i][1] == "region"]
+
+        def score(i: int) -> tuple[int, int, float]:
+            p = g.places[i]
+            return (int(p[2] == self.hint), int(p[2] in context), math.log1p(p[5] or 0))
+
+        best = max(cands, key=score)
+        if len(cands) == 1:
+            conf = 0.95 if m.flags else 1.0
+        elif score(best)[:2] > (0, 0):
+            conf = 0.9
+        else:
+            pops = sorted(((g.places[i][5] or 1) for i in cands), reverse=True)
+            conf = round(max(0.4, min(0.85, pops[0] / sum(pops))), 2)
+        return self._locality(best, m, conf)
+
+    def _locality(self, i: int, m: _Match, conf: float) -> Locality:
+        name, kind, region, lat, lon, pop = self.g.places[i]
+        rname, code, _ = self.g.regions[region]
+        return Locality(name=name, kind=kind, region=rname, region_code=code, start=m.start, end=m.end,
+                        surface=m.surface, lat=lat, lon=lon, population=pop, confidence=conf)
+
+    def _district_region(self, m: _Match, context: set[int]) -> tuple[int | None, float]:
+        """The region of a district, from the town its adjective comes from ("Кстовский" -> Кстово)."""
+        g = self.g
+        adjective = _key(m.name.split()[0]) if m.name else ""
+        stem = re.sub(r"(?:ский|цкий|ской)$", "", adjective)
+        stems = [stem, stem.split("-")[0]] if "-" in stem else [stem]
+        cands: list[int] = []
+        for base in stems:
+            for cut in range(0, 4):
+                s = base[: len(base) - cut] if cut else base
+                if len(s) < 3:
+                    break
+                cands = [i for i in g.by_prefix(s) if g.places[i][1] != "region"]
+                if cands:
+                    break
+            if cands:
+                break
+        if cands and not m.flags:
+            best = max(cands, key=lambda i: (int(g.places[i][2] == self.hint), int(g.places[i][2] in context),
+                                             -abs(len(g.places[i][0]) - len(stem)), g.places[i][5] or 0))
+            return g.places[best][2], 0.9 if g.places[best][2] in context else 0.7
+        if self.hint is not None:
+            return self.hint, 0.8
+        if len(context) == 1:
+            return next(iter(context)), 0.6
+        return None, 0.4
+
+    def _city_internal(self, m: _Match, settlements: list[tuple[_Match, Locality]]) -> bool:
+        """A district named right after or before a city ("в Казани в Советском районе", "районе Петербурга")."""
+        for sm, loc in settlements:
+            if loc.kind != "city":
+                continue
+            gap = self.text[m.end : sm.start] if sm.start >= m.end else self.text[sm.end : m.start]
+            if len(gap) <= 4 and gap.strip(" ,") in ("", "в", "г", "г."):
+                return True
+        return False
+
+    def _resolve_named(self, m: _Match, context: set[int]) -> Locality | None:
+        g = self.g
+        region: int | None = None
+        conf = m.confidence
+        if m.kind_hint == "district":
+            region, conf = self._district_region(m, context)
+        elif len(context) == 1:
+            region = next(iter(context))
+        rname, code = (g.regions[region][0], g.regions[region][1]) if region is not None else (None, None)
+        assert m.name is not None
+        return Locality(name=m.name, kind=m.kind_hint or "village", region=rname, region_code=code,
+                        start=m.start, end=m.end, surface=m.surface, confidence=conf)
+
+
+def extract_localities(text: str, *, region: str | None = None) -> tuple[Locality, ...]:
+    """Every Russian settlement, municipal district and federal subject named in ``text``.
+
+    ``region`` (a federal subject's official name, e.g. "Нижегородская область") resolves names that
+    several regions share. Offsets index ``text``: ``text[loc.start:loc.end] == loc.surface``.
+
+    >>> extract_localities("в Бору опять отключили свет", region="Нижегородская область")[0].name
+    'Бор'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"extract_localities() expects str, got {type(text).__name__}")
+    if region is not None and not isinstance(region, str):
+        raise TypeError(f"region must be str or None, got {type(region).__name__}")
+    g = Gazetteer.get()
+    hint = None
+    if region:
+        hint = g.region_index.get(region)
+        if hint is None:
+            ids = g.forms.get(_key(region), [])
+            regions = [g.places[i][2] for i in ids if g.places[i][1] == "region"]
+            hint = regions[0] if regions else None
+    return _Extractor(g, text, hint).run()
