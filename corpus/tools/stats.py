@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check import near_duplicates  # noqa: E402
+from check import near_duplicates
 
 ROOT = Path(__file__).resolve().parents[1]
 WORD = re.compile(r"\w+")
