@@ -22,7 +22,8 @@ def model_copy(tmp_path: Path) -> Path:
 
 def test_bundled_aliases() -> None:
     models = bundled_models()
-    assert "fast" in models and "default" in models
+    assert "fast" in models
+    assert resolve("default") == models.get("default", models["fast"])
 
 
 def test_loads_and_classifies(model_copy: Path) -> None:

@@ -24,7 +24,18 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def _bundled_dir() -> Path:
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("negmon.models")))
+    except ModuleNotFoundError:  # a source tree used without installing
+        return Path(__file__).resolve().parents[3] / "models"
+
+
+BUNDLED_DIR = _bundled_dir()
 
 
 def file_sha256(path: Path) -> str:
@@ -52,13 +63,18 @@ def bundled_models() -> dict[str, Path]:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A model folder from a path, a bundled model id or an alias (``"default"``, ``"fast"``)."""
+    """A model folder from a path, a bundled model id or an alias (``"default"``, ``"fast"``).
+
+    ``"default"`` is the bundled model whose meta.json lists that alias, else the fast tier.
+    """
     p = Path(name_or_path)
     if p.is_dir():
         return p
     bundled = bundled_models()
     if str(name_or_path) in bundled:
         return bundled[str(name_or_path)]
+    if str(name_or_path) == "default" and "fast" in bundled:  # no bundled model claims "default"
+        return bundled["fast"]
     known = ", ".join(sorted(bundled)) or "none"
     raise ModelError(f"no model folder or bundled model named {str(name_or_path)!r} (bundled: {known})")
 

