@@ -95,6 +95,7 @@ def test_transformer_tier_end_to_end(tmp_path: Path, small_corpus: Path, tiny_ba
 kind = "transformer"
 id = "test-tiny"
 out = "{tmp_path / 'model'}"
+work = "{tmp_path / 'runs'}"
 [data]
 sentiment_sets = []
 corpus_folder = "{small_corpus}"
@@ -114,6 +115,7 @@ threads = 1
     out = train(cfg)
     meta = json.loads((out / "meta.json").read_text())
     assert meta["kind"] == "transformer" and set(meta["files"]) >= {"model.onnx", "tokenizer.json"}
+    assert (tmp_path / "runs" / "test-tiny" / "torch" / "heads.safetensors").is_file()
     assert meta["training"]["history"] and meta["training"]["best_step"] >= 10
     for h in ("sentiment", "topic", "needs_reply", "priority"):
         assert meta["heads"][h]["temperature"] > 0

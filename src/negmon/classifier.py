@@ -64,8 +64,11 @@ class Classifier:
     'neutral'
     """
 
-    def __init__(self, model: Any, *, localities: bool = True, max_chars: int | None = None) -> None:
+    def __init__(
+        self, model: Any, *, localities: bool = True, reasons: bool = False, max_chars: int | None = None
+    ) -> None:
         self.model = model
+        self.reasons = reasons
         self.meta: dict[str, Any] = model.meta
         self.heads: dict[str, dict[str, Any]] = dict(self.meta["heads"])
         self.localities = localities
@@ -89,12 +92,19 @@ class Classifier:
         """The model id from ``meta.json``."""
         return str(self.meta["id"])
 
-    def classify(self, post: PostLike) -> Result:
-        """Classify one post (a str, a mapping with ``text``, or a :class:`Post`)."""
-        return self._run([to_post(post)])[0]
+    def classify(self, post: PostLike, *, reasons: bool | None = None) -> Result:
+        """Classify one post (a str, a mapping with ``text``, or a :class:`Post`).
 
-    def classify_batch(self, posts: Iterable[PostLike], batch_size: int = 64) -> Iterator[Result]:
+        ``reasons=True`` fills ``Result.reasons`` for a post that needs a reply: the phrases that drove
+        needs_reply and the topic.
+        """
+        return self._run([to_post(post)], self.reasons if reasons is None else reasons)[0]
+
+    def classify_batch(
+        self, posts: Iterable[PostLike], batch_size: int = 64, *, reasons: bool | None = None
+    ) -> Iterator[Result]:
         """Classify many posts lazily, in chunks of ``batch_size``, keeping the input order."""
+        explain = self.reasons if reasons is None else reasons
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         chunk: list[Post] = []
@@ -104,14 +114,14 @@ class Classifier:
             except (TypeError, InputError) as e:
                 raise type(e)(f"post #{i}: {e}") from None
             if len(chunk) == batch_size:
-                yield from self._run(chunk)
+                yield from self._run(chunk, explain)
                 chunk = []
         if chunk:
-            yield from self._run(chunk)
+            yield from self._run(chunk, explain)
 
     # ------------------------------------------------------------ pipeline
 
-    def _run(self, posts: list[Post]) -> list[Result]:
+    def _run(self, posts: list[Post], explain: bool = False) -> list[Result]:
         texts = [p.text[: self.max_chars] for p in posts]
         live = [i for i, t in enumerate(texts) if t.strip()]
         norms: dict[int, Normalized] = {i: normalize(texts[i]) for i in live}
@@ -122,7 +132,7 @@ class Classifier:
         out = []
         for i, p in enumerate(posts):
             if i in row:
-                out.append(self._decide(p, texts[i], norms[i], {h: v[row[i]] for h, v in probs.items()}))
+                out.append(self._decide(p, texts[i], norms[i], {h: v[row[i]] for h, v in probs.items()}, explain))
             else:
                 out.append(self._empty(p))
         return out
@@ -147,7 +157,7 @@ class Classifier:
             empty=True,
         )
 
-    def _decide(self, p: Post, text: str, n: Normalized, pr: dict[str, np.ndarray]) -> Result:
+    def _decide(self, p: Post, text: str, n: Normalized, pr: dict[str, np.ndarray], explain: bool) -> Result:
         fields: dict[str, Any] = self._base(p)
         for head in ("sentiment", "topic"):
             if head in pr:
@@ -167,10 +177,22 @@ class Classifier:
             elif fields["needs_reply"]:
                 fields["priority"] = None
         fields["truncated"] = len(text) < len(p.text) or bool(pr.get("_truncated", False))
+        if explain and fields.get("needs_reply"):
+            fields["reasons"] = self._explain(n, pr)
         fields["flags"] = tuple(sorted(n.flags))
         if self.localities:
             fields["localities"] = _localities(text, p.region)
         return Result(**fields)
+
+
+    def _explain(self, n: Normalized, pr: dict[str, np.ndarray]) -> tuple[Any, ...]:
+        from negmon.explain import reasons
+
+        found = {(r.start, r.end): r for r in reasons(self.model, n, pr, head="needs_reply", label_index=1)}
+        if "topic" in pr:
+            for r in reasons(self.model, n, pr, head="topic", label_index=int(pr["topic"].argmax()), top=2):
+                found.setdefault((r.start, r.end), r)
+        return tuple(sorted(found.values(), key=lambda r: r.start))
 
 
 _default: dict[str, Classifier] = {}
@@ -188,18 +210,18 @@ def _get(model: str | Path) -> Classifier:
     return clf
 
 
-def classify(post: PostLike, *, model: str | Path = "default") -> Result:
+def classify(post: PostLike, *, model: str | Path = "default", reasons: bool | None = None) -> Result:
     """Classify one post with a bundled or given model (loaded once per process, thread-safe).
 
     >>> import negmon
     >>> negmon.classify("В Кстово третий день нет горячей воды!").sentiment  # doctest: +SKIP
     'negative'
     """
-    return _get(model).classify(post)
+    return _get(model).classify(post, reasons=reasons)
 
 
 def classify_batch(
-    posts: Iterable[PostLike], *, batch_size: int = 64, model: str | Path = "default"
+    posts: Iterable[PostLike], *, batch_size: int = 64, model: str | Path = "default", reasons: bool | None = None
 ) -> Iterator[Result]:
     """Classify an iterable of posts lazily, keeping order; see :meth:`Classifier.classify_batch`."""
-    return _get(model).classify_batch(posts, batch_size=batch_size)
+    return _get(model).classify_batch(posts, batch_size=batch_size, reasons=reasons)

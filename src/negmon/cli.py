@@ -33,7 +33,7 @@ def _cmd_classify(a: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if a.text == "-" else a.text
     clf = Classifier.load(a.model)
-    r = clf.classify({"text": text, "region": a.region} if a.region else text)
+    r = clf.classify({"text": text, "region": a.region} if a.region else text, reasons=not a.no_reasons)
     print(json.dumps(r.as_dict(), ensure_ascii=False, indent=None if a.compact else 2))
     return 0
 
@@ -175,7 +175,7 @@ def _cmd_score(a: argparse.Namespace) -> int:
     def commit() -> None:
         nonlocal pending_posts, pending_errors, rows_in_chunk
         if pending_posts:
-            results = clf.classify_batch(pending_posts, batch_size=a.batch_size)
+            results = clf.classify_batch(pending_posts, batch_size=a.batch_size, reasons=a.reasons)
             out_rows = []
             for r in results:
                 d = r.as_dict()
@@ -274,6 +274,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--model", default="default")
     c.add_argument("--region", help="region hint for ambiguous place names")
     c.add_argument("--compact", action="store_true", help="one-line JSON")
+    c.add_argument("--no-reasons", action="store_true", help="skip the phrases that explain a flagged post")
     c.set_defaults(fn=_cmd_classify)
 
     s = sub.add_parser("score", help="score archives (JSONL, CSV, TSV, Parquet; .gz too)")
@@ -289,6 +290,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="overwrite an existing output")
     s.add_argument("--drop-text", action="store_true", help="leave the post text out of the output")
     s.add_argument("--no-localities", action="store_true", help="skip locality extraction")
+    s.add_argument("--reasons", action="store_true", help="explain flagged posts (one extra model batch each)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(fn=_cmd_score)
 

@@ -70,7 +70,11 @@ class LinearConfig:
 
 @dataclass
 class TransformerConfig:
-    """Fine-tuning of the encoder with four heads; see negmon.train.transformer."""
+    """Fine-tuning of the encoder with four heads; see negmon.train.transformer.
+
+    ``bf16`` runs forward and backward under bfloat16 autocast (weights stay float32): about 3x faster on
+    CPUs with AMX or AVX-512 BF16, and on GPUs.
+    """
 
     backbone: str = ".cache/backbone-ru"
     max_length: int = 128
@@ -91,6 +95,7 @@ class TransformerConfig:
     patience: int = 3
     threads: int = 0
     device: str = "auto"
+    bf16: bool = False
 
     def __post_init__(self) -> None:
         if self.max_length < 16 or self.max_length > 512:
@@ -111,6 +116,7 @@ class TrainConfig:
     out: str
     aliases: list[str] = field(default_factory=list)
     seed: int = 13
+    work: str = "runs"
     data: DataConfig = field(default_factory=DataConfig)
     linear: LinearConfig = field(default_factory=LinearConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
@@ -151,9 +157,10 @@ def load_config(path: str | Path) -> TrainConfig:
             raise InputError(f"{p}: [model] needs {key!r}")
     kind, id_, out = model.pop("kind"), model.pop("id"), model.pop("out")
     aliases, seed = list(model.pop("aliases", [])), int(model.pop("seed", 13))
+    work = str(model.pop("work", "runs"))
     if model:
         raise InputError(
-            f"{p}: [model] has unknown keys {sorted(model)}; known: kind, id, out, aliases, seed"
+            f"{p}: [model] has unknown keys {sorted(model)}; known: kind, id, out, aliases, seed, work"
         )
     return TrainConfig(
         kind=kind,
@@ -161,6 +168,7 @@ def load_config(path: str | Path) -> TrainConfig:
         out=out,
         aliases=aliases,
         seed=seed,
+        work=work,
         data=_build(DataConfig, raw.get("data", {}), "data"),
         linear=_build(LinearConfig, raw.get("linear", {}), "linear"),
         transformer=_build(TransformerConfig, raw.get("transformer", {}), "transformer"),

