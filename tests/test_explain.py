@@ -54,7 +54,7 @@ def test_reasons_are_faithful() -> None:
         text = p["text"]
         base = _logit(r.reply_score)
 
-        def without(cut: list[tuple[int, int]]) -> float:
+        def without(cut: list[tuple[int, int]], text: str = text) -> float:
             kept, pos = [], 0
             for a, b in sorted(cut):
                 kept.append(text[pos:a])
