@@ -80,9 +80,18 @@ def load(shared: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return cities, regions
 
 
-def coverage(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """Share of names found, with the right region, in each case's sentence; and the misses."""
+def coverage(pairs: list[tuple[str, str]], *, hint: bool = False) -> dict[str, Any]:
+    """Share of names found, with the right region, in each case's sentence; and the misses.
+
+    ``hint=True`` passes the true region as ``region=`` (a regional service knows its own region).
+    """
+    import json
+
     from negmon import extract_localities
+
+    root = Path(__file__).resolve().parents[1]
+    names = {s["code"]: s["name"] for s in json.loads(
+        (root / "src" / "negmon" / "localities" / "data" / "subjects.json").read_text("utf-8"))}
 
     out: dict[str, Any] = {}
     for case, template in SENTENCES.items():
@@ -92,7 +101,9 @@ def coverage(pairs: list[tuple[str, str]]) -> dict[str, Any]:
             form = inflect_name(name, case)
             text = template.format(form)
             start = text.index(form)
-            found = [loc for loc in extract_localities(text) if loc.start < start + len(form) and start < loc.end]
+            region = names.get(code) if hint else None
+            found = [loc for loc in extract_localities(text, region=region)
+                     if loc.start < start + len(form) and start < loc.end]
             if any(loc.region_code == code for loc in found):
                 ok += 1
             else:

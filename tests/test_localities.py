@@ -117,6 +117,9 @@ def test_hflabs_coverage(shared_data: Path) -> None:
     assert len(cities) > 1000 and len(regions) >= 82
     for case, r in geo_coverage.coverage(regions).items():
         assert r["share"] == 1.0, (case, r["misses"])
+    for case, r in geo_coverage.coverage(cities, hint=True).items():
+        # a regional service passes its region: namesakes in other regions no longer compete
+        assert r["share"] >= 0.97, (case, r["share"], r["misses"][:20])
     for case, r in geo_coverage.coverage(cities).items():
         # without any region context; the misses are mostly towns that share their name with a larger one
         assert r["share"] >= 0.955, (case, r["share"], r["misses"][:20])

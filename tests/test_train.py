@@ -139,7 +139,25 @@ threads = 1
     onnx_logits = backend.logits_from_ids(ids)
     assert onnx_logits.shape == (4, 3 + 18 + 2 + 2)
     assert np.isfinite(onnx_logits).all()
-    del torch, BertModel, MultiHeadModel
+
+    # the exported graph computes what the float32 torch weights compute (int8 rounding aside)
+    from negmon.train.transformer import load_trained
+
+    teacher = load_trained(tmp_path / "runs" / "test-tiny" / "torch")
+    x = torch.tensor([ids[0]])
+    with torch.no_grad():
+        ref = teacher(x, torch.ones_like(x)).numpy()[0]
+    assert np.abs(ref - onnx_logits[0]).max() < 0.1 * (np.abs(ref).max() + 1)
+
+    # distillation: a one-layer student of the tiny teacher
+    body = (cfg.read_text().replace('id = "test-tiny"', 'id = "test-student"')
+            .replace(str(tmp_path / "model"), str(tmp_path / "student")).replace("freeze_layers = 1", "freeze_layers = 0"))
+    body += f'teacher = "{tmp_path / "runs" / "test-tiny" / "torch"}"\nstudent_layers = [1]\n'
+    student_dir = train(write_config(tmp_path / "student.toml", body))
+    smeta = json.loads((student_dir / "meta.json").read_text())
+    assert smeta["training"]["transformer"]["student_layers"] == [1]
+    assert Classifier.load(student_dir).classify("нет воды!").topic is not None
+    del BertModel, MultiHeadModel
 
 
 def test_evaluate_cli(tmp_path: Path, small_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:

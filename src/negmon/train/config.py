@@ -74,6 +74,11 @@ class TransformerConfig:
 
     ``bf16`` runs forward and backward under bfloat16 autocast (weights stay float32): about 3x faster on
     CPUs with AMX or AVX-512 BF16, and on GPUs.
+
+    Distillation: ``teacher`` names a trained model's float32 weights (``runs/<id>/torch``); the student keeps
+    the teacher layers listed in ``student_layers`` (and its embeddings and heads) and learns from the
+    teacher's soft scores on every head (weight ``distill_alpha``, temperature ``distill_temperature``) and
+    from the labels (weight ``1 - distill_alpha``).
     """
 
     backbone: str = ".cache/backbone-ru"
@@ -96,12 +101,20 @@ class TransformerConfig:
     threads: int = 0
     device: str = "auto"
     bf16: bool = False
+    teacher: str = ""
+    student_layers: list[int] = field(default_factory=list)
+    distill_alpha: float = 0.7
+    distill_temperature: float = 2.0
 
     def __post_init__(self) -> None:
         if self.max_length < 16 or self.max_length > 512:
             raise InputError(f"max_length must be in 16..512, got {self.max_length}")
         if self.batch_size < 1 or self.epochs <= 0 or self.lr <= 0:
             raise InputError("batch_size, epochs and lr must be positive")
+        if self.teacher and not self.student_layers:
+            raise InputError("a distillation config (teacher = ...) needs student_layers")
+        if not 0 <= self.distill_alpha <= 1 or self.distill_temperature <= 0:
+            raise InputError("distill_alpha must be in 0..1 and distill_temperature positive")
         bad = set(self.loss_weights) - {"sentiment", "topic", "needs_reply", "priority"}
         if bad:
             raise InputError(f"loss_weights has unknown heads {sorted(bad)}")

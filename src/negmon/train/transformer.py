@@ -310,8 +310,12 @@ def train_transformer(cfg: TrainConfig) -> Path:
     y_dev = _targets(dev)
     log.info("tokenized in %.0fs", time.time() - t0)
 
-    encoder = BertModel.from_pretrained(str(backbone), attn_implementation="eager", add_pooling_layer=False)
-    model = MultiHeadModel(encoder)
+    soft = None
+    if tc.teacher:
+        model, soft = _student(tc, text_ids, pad_id)
+    else:
+        encoder = BertModel.from_pretrained(str(backbone), attn_implementation="eager", add_pooling_layer=False)
+        model = MultiHeadModel(encoder)
     stop = tc.freeze_layers
     for p in model.encoder.embeddings.parameters():
         p.requires_grad = not tc.freeze_embeddings
@@ -360,10 +364,19 @@ def train_transformer(cfg: TrainConfig) -> Path:
                 z = model.logits(pooled).float()
             y = torch.from_numpy(y_train[rows]).to(device)
             loss = torch.zeros((), device=device)
+            alpha = tc.distill_alpha if soft is not None else 0.0
             for j, hname in enumerate(HEADS):
                 n = int((y[:, j] >= 0).sum())
                 if n:
-                    loss = loss + weights[j] * loss_fn(z[:, sl[hname]], y[:, j]) / len(rows)
+                    loss = loss + (1 - alpha) * weights[j] * loss_fn(z[:, sl[hname]], y[:, j]) / len(rows)
+            if soft is not None:
+                zt = torch.from_numpy(soft[rows]).to(device)
+                T = tc.distill_temperature
+                for j, hname in enumerate(HEADS):
+                    p_t = torch.softmax(zt[:, sl[hname]] / T, -1)
+                    log_p_s = torch.log_softmax(z[:, sl[hname]] / T, -1)
+                    kl = (p_t * (torch.log(p_t.clamp_min(1e-9)) - log_p_s)).sum(-1).mean()
+                    loss = loss + alpha * weights[j] * T * T * kl
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -371,7 +384,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
             sched.step()
             step += 1
             if step % 50 == 0:
-                log.info("step %d/%d loss %.4f (%.0fs)", step, total, float(loss), time.time() - t0)
+                log.info("step %d/%d loss %.4f (%.0fs)", step, total, loss.detach().item(), time.time() - t0)
             if step % tc.eval_every == 0 or step >= total:
                 zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size, tc.bf16)
                 scores = _dev_scores(zd, y_dev)
@@ -402,6 +415,38 @@ def train_transformer(cfg: TrainConfig) -> Path:
         "history": history, "seconds": round(time.time() - t0, 1),
         "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
     })
+
+
+def load_trained(folder: Path) -> Any:
+    """A trained model's float32 weights (``runs/<id>/torch``) as a :func:`MultiHeadModel`."""
+    from safetensors.torch import load_file
+    from transformers import BertModel
+
+    encoder = BertModel.from_pretrained(str(folder / "encoder"), attn_implementation="eager", add_pooling_layer=False)
+    model = MultiHeadModel(encoder)
+    model.heads.load_state_dict(load_file(str(folder / "heads.safetensors")))
+    return model.eval()
+
+
+def _student(tc: Any, text_ids: list[list[int]], pad_id: int) -> tuple[Any, np.ndarray]:
+    """The student (the teacher's embeddings, the listed layers and its heads) and the teacher's logits."""
+    import copy
+
+    torch = _torch()
+    teacher = load_trained(Path(tc.teacher))
+    t0 = time.time()
+    soft = _dev_logits(teacher, None, text_ids, pad_id, tc.batch_size, tc.bf16)
+    log.info("teacher logits for %d texts in %.0fs", len(text_ids), time.time() - t0)
+    student = copy.deepcopy(teacher)
+    layers = teacher.encoder.encoder.layer
+    student.encoder.encoder.layer = torch.nn.ModuleList([copy.deepcopy(layers[i]) for i in tc.student_layers])
+    student.encoder.config.num_hidden_layers = len(tc.student_layers)
+    for i, layer in enumerate(student.encoder.encoder.layer):  # keep attention bookkeeping consistent
+        for mod in layer.modules():
+            if hasattr(mod, "layer_idx"):
+                mod.layer_idx = i
+    del teacher
+    return student.train(), soft
 
 
 def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.ndarray, y_dev: np.ndarray,
@@ -444,4 +489,5 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
     from negmon.train.card import finish_model
 
     finish_model(out, meta, files)
+    shutil.copy(out / "meta.json", keep / "meta.json")  # the float32 weights' calibration, for benchmarks
     return out
