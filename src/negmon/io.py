@@ -61,7 +61,7 @@ def detect_format(path: str | Path) -> str:
 
 def _open_binary(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # closes the file it opened
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile closes the file it opened
     return open(path, "rb")
 
 

@@ -42,7 +42,7 @@ def score(
             if j not in used:
                 fn += 1
                 errors.append(("fn", i, str(y.get("surface", "")), str(y["name"])))
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
             "region_accuracy": region_ok / tp if tp else 0.0, "tp": tp, "fp": fp, "fn": fn, "errors": errors}

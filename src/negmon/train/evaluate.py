@@ -192,7 +192,7 @@ def plot(metrics: dict[str, Any], out: Path, title: str) -> list[Path]:
                     ax.text(
                         j,
                         i,
-                        int(cm[i, j]),
+                        str(int(cm[i, j])),
                         ha="center",
                         va="center",
                         fontsize=7,

