@@ -75,6 +75,9 @@ class TransformerConfig:
     ``bf16`` runs forward and backward under bfloat16 autocast (weights stay float32): about 3x faster on
     CPUs with AMX or AVX-512 BF16, and on GPUs.
 
+    ``init`` starts from a trained model's float32 weights (``runs/<id>/torch``) instead of the backbone: a
+    second stage of fine-tuning.
+
     Distillation: ``teacher`` names a trained model's float32 weights (``runs/<id>/torch``); the student keeps
     the teacher layers listed in ``student_layers`` (and its embeddings and heads) and learns from the
     teacher's soft scores on every head (weight ``distill_alpha``, temperature ``distill_temperature``) and
@@ -101,6 +104,7 @@ class TransformerConfig:
     threads: int = 0
     device: str = "auto"
     bf16: bool = False
+    init: str = ""
     teacher: str = ""
     student_layers: list[int] = field(default_factory=list)
     distill_alpha: float = 0.7

