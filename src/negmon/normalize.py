@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -185,6 +185,10 @@ _ENTITIES = re.compile(
 )
 
 
+# every entity above has one of these: a dot inside a word (domains, links), "@", "[id", or a run of digits
+_ENTITY_HINT = re.compile(r"\w\.\w|://|@|\[|\d\d\d")
+
+
 def _entity(m: re.Match[str]) -> str:
     return f"<{m.lastgroup}>"
 
@@ -335,6 +339,7 @@ def _translit_edits(s: str) -> list[Edit]:
 _LOOKALIKE = str.maketrans("aAcCeEoOpPxXyYkKmMTHB", "аАсСеЕоОрРхХуУкКмМТНВ")
 _LOOKALIKE_SET = set("aAcCeEoOpPxXyYkKmMTHB")
 _MIXED = re.compile(r"[^\W\d_]*(?:[а-яё][a-z]|[a-z][а-яё])[^\W\d_]*", re.I)
+_MIXED_HINT = re.compile(r"[а-яё][a-z]|[a-z][а-яё]", re.I)  # cheap test before the backtracking _MIXED
 _REPEAT = re.compile(r"([^\W\d_])\1{2,}", re.I)
 _PUNCT_REPEAT = re.compile(r"([!?.)(])\1{3,}")
 _WORD_AT = re.compile(r"[^\W\d_]+")
@@ -366,16 +371,18 @@ def _repeat_edits(s: str) -> list[Edit]:
 
 # ---------------------------------------------------------------- tokens
 
-_SPECIAL = re.compile(
+_SPECIAL_PARTS = (
     r"(?P<ph><(?:url|email|user|phone)>)"
     r"|(?P<emoji>(?:[\U0001F1E6-\U0001F1FF]{2}"
     r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2190-\u21FF\u2300-\u23FF\u3030\u303D\u3297\u3299]"
     r"[\uFE0F\U0001F3FB-\U0001F3FF]*(?:\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF][\uFE0F\U0001F3FB-\U0001F3FF]*)*))"
-    r"|(?P<emoticon>(?<![\w)(])[:;=8]-?[)(DPрРoO](?![\w])|\){2,}|\({2,}|(?<=[^\W\d_] )\)(?!\w)|(?<=[^\W\d_])\)(?=\s|$))"
+    r"|(?P<emoticon>(?<![\w)(])[:;=8]-?[)(DPрРoO](?![\w])|\){2,}|\({2,}|(?<=[^\W\d_] )\)(?!\w)|(?<=[^\W\d_])\)(?=\s|$))",
     r"|(?P<masked>(?<![\w*@#$])[а-яёa-z]*[а-яё][а-яё]*[*@#$%]+[а-яё*@#$%]*[а-яё*](?![\w*@#$%])"
     r"|(?<![\w*@#$])[а-яё]{1,3}\*+(?![\w*]))",
-    re.I,
 )
+_SPECIAL = re.compile("".join(_SPECIAL_PARTS), re.I)
+_SPECIAL_UNMASKED = re.compile(_SPECIAL_PARTS[0], re.I)  # the same without masked words, which need [*@#$%]
+_MASK_CHARS = re.compile(r"[*@#$%]")
 _OBSCENE = re.compile(
     r"^(?:(?:за|на|от|по|вы|у|съ|разъ|до|об|при|про|въ)?(?:еб|ёб)(?:а|у|л|ан|ат|ен|ёт|ет|ис|ну|ыр)"
     r"|(?:по|на|за|ни|до|от)?ху[йеёяию]|бля[дтьх]?|пизд|(?:с|на|от|рас|вы)?пизд|муд[аои]|пид[оа]р|залуп|манд[аеуо]"
@@ -408,9 +415,15 @@ def _kind(t: str) -> str:
     return "punct"
 
 
+_ONE_SCRIPT = re.compile(r"[а-яё]+|[a-z]+", re.I)
+
+
 @lru_cache(maxsize=100_000)
 def _razdel_chunk(chunk: str) -> tuple[tuple[int, int, str, str, str], ...]:
     """razdel tokens of one whitespace-free chunk as (start, end, text, kind, norm)."""
+    if _ONE_SCRIPT.fullmatch(chunk):  # razdel keeps a run of one script's letters whole: skip it
+        norm = chunk.lower().replace("ё", "е")
+        return ((0, len(chunk), chunk, "obscenity" if _OBSCENE.match(norm) else "word", norm),)
     from razdel import tokenize
 
     out = []
@@ -426,15 +439,6 @@ def _razdel_chunk(chunk: str) -> tuple[tuple[int, int, str, str, str], ...]:
 _CHUNK = re.compile(r"\S+")
 
 
-def _plain_tokens(s: str, offset: int) -> Iterator[tuple[int, int, str, str, str]]:
-    # razdel never joins across whitespace, so tokenizing each whitespace-free chunk on its own gives the
-    # same tokens and lets a cache serve the many chunks that repeat
-    for m in _CHUNK.finditer(s):
-        base = offset + m.start()
-        for a, b, t, kind, norm in _razdel_chunk(m.group()):
-            yield base + a, base + b, t, kind, norm
-
-
 def _tokens(
     s: str, st: list[int], en: list[int], source: str, lemmas: bool
 ) -> tuple[tuple[Token, ...], set[str]]:
@@ -443,15 +447,20 @@ def _tokens(
     append = toks.append
 
     def plain(segment: str, offset: int) -> None:
-        for a, b, t, kind, norm in _plain_tokens(segment, offset):
-            lemma = None
-            if lemmas and kind != "number" and kind != "punct" and norm.isalpha():
-                lemma = _lemma(norm) if len(norm) < 40 else norm
-            caps = kind == "word" and b - a > 1 and source[st[a] : en[b - 1]].isupper()
-            append(Token(t, kind, a, b, st[a], en[b - 1], norm, lemma, caps))
+        # razdel never joins across whitespace, so tokenizing each whitespace-free chunk on its own gives the
+        # same tokens and lets a cache serve the many chunks that repeat
+        for m in _CHUNK.finditer(segment):
+            base = offset + m.start()
+            for a0, b0, t, kind, norm in _razdel_chunk(m.group()):
+                a, b = base + a0, base + b0
+                lemma = None
+                if lemmas and kind != "number" and kind != "punct" and norm.isalpha():
+                    lemma = _lemma(norm) if len(norm) < 40 else norm
+                caps = kind == "word" and b - a > 1 and source[st[a] : en[b - 1]].isupper()
+                append(Token(t, kind, a, b, st[a], en[b - 1], norm, lemma, caps))
 
     pos = 0
-    for m in _SPECIAL.finditer(s):
+    for m in (_SPECIAL if _MASK_CHARS.search(s) else _SPECIAL_UNMASKED).finditer(s):
         plain(s[pos : m.start()], pos)
         g = m.lastgroup
         text = m.group()
@@ -512,7 +521,7 @@ def normalize(text: str, *, lemmas: bool = False) -> Normalized:
     if lead or trail < len(s):
         s, st, en = s[lead:trail], st[lead:trail], en[lead:trail]
 
-    if _ENTITIES.search(s):
+    if _ENTITY_HINT.search(s) and _ENTITIES.search(s):
         s, st, en = _sub(_ENTITIES, _entity, s, st, en)
     if "#" in s:
         edits = _hashtag_edits(s, st, en)
@@ -524,7 +533,7 @@ def normalize(text: str, *, lemmas: bool = False) -> Normalized:
         if edits:
             s, st, en = _apply(s, st, en, edits)
             flags.add("translit")
-    if _MIXED.search(s):
+    if _MIXED_HINT.search(s):
         s2, st, en = _sub(_MIXED, _lookalike, s, st, en)
         if s2 != s:
             flags.add("lookalike")
