@@ -72,6 +72,18 @@ def run_natasha(posts: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]]
     return out, len(posts) / best
 
 
+def long_posts() -> list[dict[str, Any]]:
+    """The project corpus's posts joined into posts of about 200 characters (for the speed rows)."""
+    posts, cur = [], ""
+    for path in sorted((ROOT / "corpus" / "posts").glob("*.jsonl")):
+        for line in path.read_text("utf-8").splitlines():
+            cur = f"{cur} {json.loads(line)['text']}" if cur else json.loads(line)["text"]
+            if len(cur) >= 180:
+                posts.append({"text": cur[:240]})
+                cur = ""
+    return posts[:1000]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT / "corpus" / "localities.jsonl"))
@@ -97,6 +109,14 @@ def main() -> None:
               f"{r['region_accuracy'] if name == 'negmon' else float('nan'):10.3f} {r['posts_per_s']:9.0f}")
     if "natasha NER" in rows:
         print(f"speed ratio negmon / natasha: {rows['negmon']['posts_per_s'] / rows['natasha NER']['posts_per_s']:.1f}x")
+    long = long_posts()
+    long_chars = sum(len(p["text"]) for p in long) / len(long)
+    speed_rows = {"negmon": run_negmon(long)[1]}
+    if "natasha NER" in rows:
+        speed_rows["natasha NER"] = run_natasha(long)[1]
+    print(f"speed on {len(long)} corpus posts of {long_chars:.0f} chars: "
+          + ", ".join(f"{k} {v:,.0f} posts/s" for k, v in speed_rows.items())
+          + (f"; ratio {speed_rows['negmon'] / speed_rows['natasha NER']:.1f}x" if len(speed_rows) > 1 else ""))
     if a.errors:
         for e in rows["negmon"]["errors"]:
             print(*e, "|", posts[e[1]]["text"])
@@ -104,7 +124,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "localities.json").write_text(json.dumps(
         {k: {kk: vv for kk, vv in v.items() if kk != "errors"} for k, v in rows.items()}
-        | {"posts": len(posts), "mean_chars": chars}, indent=2) + "\n", "utf-8")
+        | {"posts": len(posts), "mean_chars": chars,
+           "speed_200_chars": {"posts": len(long), "mean_chars": long_chars, "posts_per_s": speed_rows}},
+        indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":

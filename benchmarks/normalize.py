@@ -74,8 +74,7 @@ def _child(mode: str, lemmas: bool, repeat: int) -> dict[str, Any]:
             for p in batch:
                 words = [t.text for t in razdel.tokenize(p)]
                 if morph is not None:
-                    for w in words:
-                        morph.parse(w)[0].normal_form
+                    _ = [morph.parse(w)[0].normal_form for w in words]
 
         warm = []
     else:

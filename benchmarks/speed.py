@@ -6,6 +6,7 @@ Systems (each measured in its own subprocess, so that peak RSS and load times ar
   (a) reference  the fine-tuned model's float32 weights in ``transformers`` (BertModel, mean pooling, the same
                  four heads), batch 64 in input order, padding to the longest post of each batch; it gets the
                  normalized text (normalization is not timed for it)
+  (a2)           for a distilled student: the same plain run of the student's own float32 weights
   (b) negmon     ``Classifier.classify_batch`` with the shipped default model: the whole pipeline (normalize,
                  model, localities, decisions)
   (c) fast       the same pipeline with the fast tier
@@ -183,7 +184,8 @@ def main() -> None:
     from negmon.model.artifact import read_meta, resolve
 
     meta = read_meta(resolve(a.model))
-    teacher = meta.get("training", {}).get("transformer", {}).get("teacher") or f"runs/{meta['id']}/torch"
+    work = meta.get("training", {}).get("work", "runs")
+    teacher = meta.get("training", {}).get("transformer", {}).get("teacher") or f"{work}/{meta['id']}/torch"
     ref_path = Path(a.reference or teacher)
     if not ref_path.is_absolute():
         ref_path = ROOT / ref_path
@@ -191,6 +193,10 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     rows["(a) transformers fp32"] = _spawn(["--child", "reference", str(ref_path), "--model", a.model,
                                              "--posts", str(a.posts)])
+    own = ROOT / work / meta["id"] / "torch"
+    if own.is_dir() and own.resolve() != ref_path.resolve():  # a distilled student: its own fp32 run too
+        rows["(a2) transformers fp32, same model"] = _spawn(["--child", "reference", str(own), "--model", a.model,
+                                                             "--posts", str(a.posts)])
     rows["(b) negmon default"] = _spawn(["--child", "negmon", a.model, "--posts", str(a.posts)])
     rows["(c) negmon fast"] = _spawn(["--child", "negmon", a.fast, "--posts", str(a.posts)])
     ref = rows["(a) transformers fp32"]

@@ -412,7 +412,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
     model.load_state_dict(best[1], strict=False)
     model.to("cpu")
     return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], y_dev, pad_id, {
-        "train_rows": len(train), "steps": step, "best_step": best[3], "dev_scores": best[2],
+        "train_rows": len(train), "work": cfg.work, "steps": step, "best_step": best[3], "dev_scores": best[2],
         "history": history, "seconds": round(time.time() - t0, 1),
         "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
     })
