@@ -40,6 +40,19 @@ def test_import_is_light() -> None:
     assert json.loads(out.stdout) == []
 
 
+def test_default_model_serves_without_torch() -> None:
+    code = (
+        "import json, sys, negmon; r = negmon.classify('Когда включат воду на Садовой?'); "
+        "print(json.dumps([r.needs_reply, [m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules]]))"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    reply, heavy = json.loads(out.stdout)
+    assert heavy == []
+    assert reply is True
+
+
 def test_public_names() -> None:
     for name in negmon.__all__:
         assert getattr(negmon, name) is not None

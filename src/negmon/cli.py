@@ -252,7 +252,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         from negmon.train.run import train
     except ImportError as e:
         return _fail(f"training needs the [train] extra ({e.name} is missing): pip install 'negmon[train]'")
-    print(f"model written to {train(a.config)}")
+    print(f"model written to {train(a.config, repack=a.repack)}")
     return 0
 
 
@@ -300,6 +300,8 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model from a TOML config (needs the [train] extra)")
     t.add_argument("config")
+    t.add_argument("--repack", action="store_true",
+                   help="no training: rebuild the model folder from the float32 weights a finished run kept")
     t.set_defaults(fn=_cmd_train)
 
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled set; writes JSON and plots")

@@ -78,17 +78,23 @@ def _matmul(path: Path, method: str) -> None:
 
     if method == "none":
         return
-    if method == "dynamic":
+    if method in ("dynamic", "dynamic_ffn_fp32"):
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
+        exclude = []
+        if method == "dynamic_ffn_fp32":  # FFN output projections see GELU outliers: keep them float32
+            graph = onnx.load(str(path), load_external_data=False).graph
+            exclude = [n.name for n in graph.node
+                       if n.op_type == "MatMul" and "/output/dense" in n.name and "attention" not in n.name]
         tmp = path.with_suffix(".q.onnx")
         # fused operators hide tensor types from shape inference: tell the quantizer they are float
         quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                         op_types_to_quantize=["MatMul"], nodes_to_exclude=exclude,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         shutil.move(str(tmp), str(path))
         return
     if method != "nbits8":
-        raise ValueError(f"matmul quantization must be none, dynamic or nbits8, got {method!r}")
+        raise ValueError(f"matmul quantization must be none, dynamic, dynamic_ffn_fp32 or nbits8, got {method!r}")
     from onnxruntime.quantization import matmul_nbits_quantizer as mnq
 
     cfg = mnq.DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=4, bits=8)
