@@ -6,7 +6,7 @@ Systems, all trained on the same data (the training config recorded in the defau
   default  the shipped transformer (fine-tuned encoder with four heads)
   fast     the shipped linear tier (hashed TF-IDF n-grams + logistic regression)
   frozen   logistic regression on frozen multilingual-e5-small embeddings ("query: " prefix, mean pooling,
-           L2 norm) of the same training texts, C chosen on the same dev set
+           L2 norm; computed under bfloat16 autocast) of the same training texts, C chosen on the same dev set
 Sets: RuSentiment test and RuSentiTweet test (3 classes), SentiRuEval-2015 test, corpus dev (every head).
 Prints one table of macro-F1 per set and head (plus needs_reply F1 and urgent recall at the model's thresholds)
 and writes benchmarks/results/quality.json. The frozen embeddings are cached in .cache/quality/.
@@ -15,6 +15,7 @@ and writes benchmarks/results/quality.json. The frozen embeddings are cached in 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import time
@@ -27,6 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SETS = ["rusentiment-test", "rusentitweet-test", "sentirueval-test", "corpus-dev"]
 
 
+@functools.cache
+def _frozen(backbone: str) -> Any:
+    from transformers import BertModel
+
+    return BertModel.from_pretrained(backbone, add_pooling_layer=False).eval()
+
+
 def embed(texts: list[str], backbone: Path, batch: int = 64) -> np.ndarray:
     """Frozen e5 embeddings of normalized texts, cached by the texts' hash."""
     from negmon.normalize import normalize
@@ -37,17 +45,17 @@ def embed(texts: list[str], backbone: Path, batch: int = 64) -> np.ndarray:
         return np.load(cache)
     import torch
     from tokenizers import Tokenizer
-    from transformers import BertModel
 
     torch.set_num_threads(2)
     tok = Tokenizer.from_file(str(backbone / "tokenizer.json"))
-    model = BertModel.from_pretrained(str(backbone), add_pooling_layer=False).eval()
+    model = _frozen(str(backbone))
     pad = tok.token_to_id("<pad>")
     enc = [e.ids[:256] for e in tok.encode_batch(["query: " + normalize(t[:20_000]).text for t in texts])]
     order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     t0 = time.time()
-    with torch.inference_mode():
+    # bfloat16 autocast: embeddings within cosine 0.9999 of float32 (benchmarks/encoder.py), ~2x faster with AMX
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         for k in range(0, len(order), batch):
             idx = order[k : k + batch]
             width = max(len(enc[i]) for i in idx)
@@ -58,7 +66,7 @@ def embed(texts: list[str], backbone: Path, batch: int = 64) -> np.ndarray:
                 m[r, : len(enc[i])] = 1
             h = model(input_ids=x, attention_mask=m).last_hidden_state
             e = (h * m[..., None]).sum(1) / m.sum(1, keepdim=True)
-            out[idx] = torch.nn.functional.normalize(e, dim=-1).numpy()
+            out[idx] = torch.nn.functional.normalize(e.float(), dim=-1).numpy()
             if k % (batch * 50) == 0:
                 print(f"  embedded {k}/{len(texts)} ({time.time() - t0:.0f}s)", flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -73,10 +81,11 @@ class FrozenPeer:
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import f1_score
 
+        from negmon.train.calibrate import threshold_for_recall
         from negmon.train.linear import HEAD_LABELS, head_targets
 
         self.backbone = backbone
-        self.meta = {"id": "frozen-e5-lr", "heads": {}, "thresholds": dict(meta.get("thresholds", {}))}
+        self.meta: dict[str, Any] = {"id": "frozen-e5-lr", "heads": {}, "thresholds": {}}
         xt = embed([r["text"] for r in train], backbone)
         xd = embed([r["text"] for r in dev], backbone)
         self.clfs = {}
@@ -94,6 +103,10 @@ class FrozenPeer:
             assert best is not None
             self.clfs[head] = (best[1], len(labels))
             self.meta["heads"][head] = {"labels": labels}
+            if head in ("needs_reply", "priority") and len(drows):  # its own thresholds, chosen as the model's
+                p1 = best[1].predict_proba(xd[drows])[:, list(best[1].classes_).index(1)]
+                name, recall = ("needs_reply", 0.95) if head == "needs_reply" else ("urgent", 0.9)
+                self.meta["thresholds"][name] = threshold_for_recall(p1, dy, recall)
 
     def predict(self, posts: list[Any]) -> dict[str, np.ndarray]:
         x = embed([p.source for p in posts], self.backbone)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["fit_temperature", "threshold_for_recall"]
@@ -35,6 +37,12 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
             b = lo + g * (hi - lo)
             fb = nll(b)
     return float(np.exp((lo + hi) / 2))
+
+
+def round_down(t: float, decimals: int = 4) -> float:
+    """``t`` rounded down: a threshold rounded up could drop the very post that set it."""
+    f = 10**decimals
+    return math.floor(t * f) / f
 
 
 def threshold_for_recall(scores: np.ndarray, y: np.ndarray, min_recall: float) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from negmon.model.features import FeatureConfig, featurize_counts
 from negmon.normalize import normalize
 from negmon.train import data as D
-from negmon.train.calibrate import fit_temperature, threshold_for_recall
+from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall
 from negmon.train.config import TrainConfig
 
 __all__ = ["HEAD_LABELS", "head_targets", "train_linear"]
@@ -173,7 +173,7 @@ def train_linear(cfg: TrainConfig) -> Path:
         "aliases": cfg.aliases,
         "kind": "linear",
         "heads": heads,
-        "thresholds": {k: round(v, 4) for k, v in thresholds.items()},
+        "thresholds": {k: round_down(v) for k, v in thresholds.items()},
         "features": asdict(fc),
         "max_chars": 20_000,
         "training": {

@@ -26,7 +26,7 @@ import numpy as np
 
 from negmon.normalize import normalize
 from negmon.train import data as D
-from negmon.train.calibrate import fit_temperature, threshold_for_recall
+from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall
 from negmon.train.config import TrainConfig
 from negmon.train.linear import HEAD_LABELS, head_targets
 
@@ -288,8 +288,10 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     model = load_trained(keep / "torch")
     training = {**old["training"], "work": cfg.work, "repacked": MATMUL}
-    return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], _targets(dev),
-                 tokenizer.token_to_id("<pad>"), training)
+    pad_id = tokenizer.token_to_id("<pad>")
+    if pad_id is None:
+        raise ValueError(f"{backbone / 'tokenizer.json'} has no <pad> token")
+    return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], _targets(dev), pad_id, training)
 
 
 def train_transformer(cfg: TrainConfig) -> Path:
@@ -477,15 +479,21 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[
     """Temperatures per head and the binary heads' thresholds (needs_reply recall >= 0.95, urgent >= 0.9)."""
     heads: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
+    flagged = np.ones(len(zd), bool)
     for j, (h, sl) in enumerate(_slices().items()):
         rows = y_dev[:, j] >= 0
         T = fit_temperature(zd[rows, sl], y_dev[rows, j]) if rows.any() else 1.0
         heads[h] = {"labels": HEAD_LABELS[h], "temperature": round(T, 4)}
-        if h in ("needs_reply", "priority") and rows.any():
+        if h == "needs_reply" and rows.any():
+            p_all = 1 / (1 + np.exp(-(zd[:, sl][:, 1] - zd[:, sl][:, 0]) / T))
+            thresholds["needs_reply"] = round_down(threshold_for_recall(p_all[rows], y_dev[rows, j], 0.95))
+            flagged = p_all >= thresholds["needs_reply"]
+        elif h == "priority" and rows.any():
             z = zd[rows, sl] / T
             p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
-            name = "needs_reply" if h == "needs_reply" else "urgent"
-            thresholds[name] = round(threshold_for_recall(p1, y_dev[rows, j], 0.95 if h == "needs_reply" else 0.9), 4)
+            # a post is urgent only once flagged as needing a reply: recall counts the urgent posts it missed
+            t = threshold_for_recall(np.where(flagged[rows], p1, 0.0), y_dev[rows, j], 0.9)
+            thresholds["urgent"] = round_down(t if t > 0 else threshold_for_recall(p1, y_dev[rows, j], 0.9))
     return heads, thresholds
 
 
