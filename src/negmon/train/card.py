@@ -102,6 +102,18 @@ def _table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _training_line(tr: dict[str, Any]) -> str:
+    line = f"Training rows: {tr.get('train_rows', '?')}; training took {tr.get('seconds', '?')} s"
+    tc = tr.get("transformer", {})
+    if tc.get("init"):
+        line += f", continuing from the weights in `{tc['init']}` (an earlier stage, with its own time)"
+    if tc.get("teacher"):
+        line += f", distilled from `{tc['teacher']}` (layers {tc.get('student_layers')})"
+    if tr.get("selection"):
+        line += f". Hyper-parameters chosen on dev: `{tr['selection']}`"
+    return line + "."
+
+
 def render_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) from ``meta``: what it predicts, how well, on what data, under which licences."""
     heads = ", ".join(f"`{h}` ({len(s['labels'])} labels)" for h, s in meta["heads"].items())
@@ -136,8 +148,7 @@ Confusion matrices: `plots/<set>/confusion_<head>.png`.
 Because some training sets are licensed for non-commercial use only (CC BY-NC-SA), these weights are
 offered for research and non-commercial use; retrain on permissive data (`negmon train`) for other uses.
 
-Training rows: {tr.get("train_rows", "?")}; training took {tr.get("seconds", "?")} s. Hyper-parameters chosen on
-dev: `{tr.get("selection", {})}`.
+{_training_line(tr)}
 
 ## Limitations
 
