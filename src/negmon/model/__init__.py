@@ -11,7 +11,7 @@ from negmon.errors import ModelError
 from negmon.model.artifact import read_meta, resolve
 from negmon.normalize import Normalized
 
-__all__ = ["HEADS", "Model", "load_model", "softmax"]
+__all__ = ["HEADS", "Model", "head_slices", "load_model", "softmax"]
 
 HEADS = ("sentiment", "topic", "needs_reply", "priority")
 
@@ -25,6 +25,16 @@ class Model(Protocol):
     def predict(self, posts: list[Normalized]) -> dict[str, np.ndarray]:
         """Probabilities per head, shape (len(posts), len(labels of the head))."""
         ...
+
+
+def head_slices(heads: dict[str, Any]) -> dict[str, slice]:
+    """The columns of each head in a model's concatenated logits, in ``meta.json["heads"]`` order."""
+    out: dict[str, slice] = {}
+    col = 0
+    for head, spec in heads.items():
+        out[head] = slice(col, col + len(spec["labels"]))
+        col += len(spec["labels"])
+    return out
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from negmon.errors import ModelError
-from negmon.model import softmax
+from negmon.model import head_slices, softmax
 from negmon.model.features import FeatureConfig, featurize
 from negmon.normalize import Normalized
 
@@ -33,12 +33,8 @@ class LinearModel:
         self.idf = t["idf"].astype(np.float32)
         if self.W.shape[0] != self.config.dim or self.idf.shape != (self.config.dim,):
             raise ModelError(f"model {meta['id']}: weight shapes do not match dim={self.config.dim}")
-        self.slices: dict[str, slice] = {}
-        col = 0
-        for head, spec in meta["heads"].items():
-            k = len(spec["labels"])
-            self.slices[head] = slice(col, col + k)
-            col += k
+        self.slices = head_slices(meta["heads"])
+        col = max((sl.stop for sl in self.slices.values()), default=0)
         if col != self.W.shape[1]:
             raise ModelError(
                 f"model {meta['id']}: heads need {col} weight columns, the file has {self.W.shape[1]}"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from negmon.errors import ModelError
-from negmon.model import softmax
+from negmon.model import head_slices, softmax
 from negmon.normalize import Normalized
 
 __all__ = ["TransformerModel"]
@@ -56,15 +56,10 @@ class TransformerModel:
             )
         except Exception as e:  # onnxruntime raises its own exception types
             raise ModelError(f"cannot load the ONNX model in {folder}: {e}") from None
-        self.slices: dict[str, slice] = {}
-        col = 0
-        for head, spec in meta["heads"].items():
-            k = len(spec["labels"])
-            self.slices[head] = slice(col, col + k)
-            col += k
+        self.slices = head_slices(meta["heads"])
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self._width = col
+        self._width = max((sl.stop for sl in self.slices.values()), default=0)
 
     def encode(self, posts: list[Normalized]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids of each post (cut to ``max_tokens``) and whether it was cut."""
