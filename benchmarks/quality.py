@@ -78,11 +78,8 @@ class FrozenPeer:
     """Logistic regression per head on frozen embeddings; exposes the model backend interface."""
 
     def __init__(self, backbone: Path, train: list[dict[str, Any]], dev: list[dict[str, Any]], meta: dict[str, Any]):
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import f1_score
-
         from negmon.train.calibrate import threshold_for_recall
-        from negmon.train.linear import HEAD_LABELS, head_targets
+        from negmon.train.linear import HEAD_LABELS, head_targets, select_logistic
 
         self.backbone = backbone
         self.meta: dict[str, Any] = {"id": "frozen-e5-lr", "heads": {}, "thresholds": {}}
@@ -94,17 +91,11 @@ class FrozenPeer:
             drows, dy = head_targets(dev, head)
             if len(set(y.tolist())) < 2:
                 continue
-            best = None
-            for c in (0.5, 2.0, 8.0):
-                clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(xt[rows], y)
-                s = f1_score(dy, clf.predict(xd[drows]), average="macro") if len(drows) else 0.0
-                if best is None or s > best[0]:
-                    best = (s, clf)
-            assert best is not None
-            self.clfs[head] = (best[1], len(labels))
+            clf = select_logistic(xt[rows], y, xd[drows], dy, (0.5, 2.0, 8.0), name=head)[2]
+            self.clfs[head] = (clf, len(labels))
             self.meta["heads"][head] = {"labels": labels}
             if head in ("needs_reply", "priority") and len(drows):  # its own thresholds, chosen as the model's
-                p1 = best[1].predict_proba(xd[drows])[:, list(best[1].classes_).index(1)]
+                p1 = clf.predict_proba(xd[drows])[:, list(clf.classes_).index(1)]
                 name, recall = ("needs_reply", 0.95) if head == "needs_reply" else ("urgent", 0.9)
                 self.meta["thresholds"][name] = threshold_for_recall(p1, dy, recall)
 

@@ -19,7 +19,7 @@ from negmon.train import data as D
 from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall
 from negmon.train.config import TrainConfig
 
-__all__ = ["HEAD_LABELS", "head_targets", "train_linear"]
+__all__ = ["HEAD_LABELS", "head_targets", "select_logistic", "train_linear"]
 
 log = logging.getLogger("negmon.train")
 
@@ -75,15 +75,26 @@ def _tfidf(counts: Any, idf: np.ndarray) -> Any:
     return l2(counts.multiply(idf[None, :]).tocsr(), norm="l2", copy=False)
 
 
-def _score(head: str, y: np.ndarray, prob: np.ndarray) -> float:
+def select_logistic(X: Any, y: np.ndarray, Xd: Any, dy: np.ndarray, Cs: Any, *, max_iter: int = 3000,
+                    class_weight: str | None = "balanced", name: str = "") -> tuple[float, float, Any]:
+    """Fit a logistic regression per C in ``Cs``; return (dev macro-F1, C, model) of the best on (Xd, dy)."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    return float(f1_score(y, prob.argmax(1), average="macro"))
+    best = None
+    for C in Cs:
+        clf = LogisticRegression(C=C, max_iter=max_iter, class_weight=class_weight).fit(X, y)
+        s = float(f1_score(dy, clf.predict(Xd), average="macro")) if len(dy) else 0.0
+        log.info("%s C=%g dev macro-F1 %.4f", name, C, s)
+        if best is None or s > best[0]:
+            best = (s, C, clf)
+    if best is None:
+        raise ValueError("select_logistic needs at least one C")
+    return best
 
 
 def train_linear(cfg: TrainConfig) -> Path:
     """Train every head the data labels, calibrate on dev, and write the model folder ``cfg.out``."""
-    from sklearn.linear_model import LogisticRegression
 
     t0 = time.time()
     random.seed(cfg.seed)
@@ -115,16 +126,8 @@ def train_linear(cfg: TrainConfig) -> Path:
         drows, dy = head_targets(dev, head)
         if len(set(y.tolist())) < 2:
             continue
-        best = None
-        for C in cfg.linear.C:
-            clf = LogisticRegression(C=C, max_iter=cfg.linear.max_iter, class_weight=cfg.linear.class_weight)
-            clf.fit(X[rows], y)
-            s = _score(head, dy, clf.predict_proba(Xd[drows])) if len(drows) else 0.0
-            log.info("%s C=%g dev macro-F1 %.4f", head, C, s)
-            if best is None or s > best[0]:
-                best = (s, C, clf)
-        assert best is not None
-        score, C, clf = best
+        score, C, clf = select_logistic(X[rows], y, Xd[drows], dy, cfg.linear.C, max_iter=cfg.linear.max_iter,
+                                        class_weight=cfg.linear.class_weight, name=head)
         k = len(labels)
         W = np.zeros((fc.dim, k), np.float32)
         b = np.zeros(k, np.float32)
