@@ -45,9 +45,19 @@ def inflect_name(name: str, case: str) -> str:
     return " ".join(out)
 
 
+# a masculine name ending in a consonant that pymorphy3 reads as another part of speech ("Белев": a gerund)
+_MASC_ENDINGS = {"loct": "е", "gent": "а"}
+
+
 def _inflect_word(w: str, case: str, plural: bool) -> str:
-    parses = _morph().parse(w.lower())
-    p = max(parses, key=lambda p: ("Geox" in p.tag, p.normal_form == w.lower(), "nomn" in p.tag, p.score))
+    parses = [p for p in _morph().parse(w.lower()) if {"NOUN", "ADJF"} & p.tag.grammemes]
+    if not parses:
+        low = w.lower()
+        word = low + _MASC_ENDINGS[case] if low[-1] in "бвгджзклмнпрстфхцчшщ" else low
+        return word[:1].upper() + word[1:] if w[:1].isupper() else word
+    # the reading whose dictionary form is the name itself first ("Лесной", not the Geox noun "Лесна")
+    p = max(parses, key=lambda p: ("nomn" in p.tag and p.normal_form == w.lower(), "Geox" in p.tag,
+                                   p.normal_form == w.lower(), "nomn" in p.tag, p.score))
     num = "plur" if plural or ("plur" in p.tag and "nomn" in p.tag) else "sing"
     f = p.inflect({case, num}) or p.inflect({case})
     word = f.word if f else w.lower()

@@ -48,19 +48,31 @@ def _latin(s: str) -> str:
     return "".join(_LAT.get(c, c) for c in s.lower())
 
 
+def _similarity(name: str, target: str) -> float:
+    """How close a Cyrillic name is to GeoNames' Latin name, over the spellings GeoNames uses: ё as "e",
+    "yo" or "ë"; "-ый" as "-yy" or "-y"."""
+    cyr = {_latin(name), "".join("yo" if c == "ё" else _LAT.get(c, c) for c in name.lower())}
+    lat = {target.replace("ë", "e"), target.replace("ë", "yo")}
+    lat |= {t + "y" for t in lat if re.search(r"[^aeiouy]y$", t)}
+    return max(difflib.SequenceMatcher(None, a, b).ratio() for a in cyr for b in lat)
+
+
 def _russian_name(city: dict[str, Any], morph: _Morph, official: set[str]) -> str | None:
     names = [a for a in city["alternatenames"] if RUSSIAN.fullmatch(a) and not re.search("[іїєўґ]", a, re.I)]
     if not names:
         return None
     target = city["name"].lower().replace("’", "").replace("'", "")
     for n in sorted(names):
-        if n in official and difflib.SequenceMatcher(None, _latin(n), target).ratio() > 0.45:
+        if n in official and _similarity(n, target) > 0.45:
             return n
 
-    def rank(n: str) -> tuple[float, float, float]:
-        sim = difflib.SequenceMatcher(None, _latin(n), target).ratio()
-        words = len(re.split(r"[\s-]+", n))
-        return round(sim, 1), morph.is_place(n) / words, sim
+    def rank(n: str) -> tuple[float, float, float, bool, bool]:
+        sim = _similarity(n, target)
+        words = re.split(r"[\s-]+", n.lower())
+        # ties: normal Russian spelling ("Щёлково", not "Шчолково"), a last word that can be a nominative
+        spelling = not re.search(r"[бвгджзклмнпрстфхцчшщ]э|шч|ъ[^еёюя]", n.lower())
+        nominative = any("nomn" in p.tag for p in morph.m.parse(words[-1]))
+        return round(sim, 1), morph.is_place(n) / len(words), sim, spelling, nominative
 
     return max(sorted(names), key=rank)
 
@@ -75,7 +87,10 @@ class _Morph:
         """``word`` in the six cases and the second locative, aligned with :data:`CASES` + loc2
         (the word itself where pymorphy3 cannot inflect it)."""
         low = word.lower()
-        parses = self.m.parse(low)
+        # "Катав", "Белев": read as gerunds, which would inflect as participles ("катавшем")
+        parses = [p for p in self.m.parse(low) if {"NOUN", "ADJF"} & p.tag.grammemes]
+        if not parses:
+            return _rule_forms(low)
 
         def rank(p: Any) -> tuple[int, int, float]:
             t = p.tag
@@ -101,8 +116,10 @@ class _Morph:
     def word_forms(self, word: str, *, adjective: bool | None = None) -> list[str]:
         """All forms of a one-word name; names that look plural ("Грязи", "Лиски") get plural forms too,
         adjective names ("Полтавская", "Заречный") their adjective forms."""
+        if adjective is None and word.lower().endswith(("ий", "ый", "ой")) and self._is_adj(word):
+            adjective = True  # "Слободской", "Заречный": only the adjective forms
         forms = [word.lower(), *self.case_forms(word, adjective=bool(adjective))]
-        if adjective is None and self._is_adj(word):  # "Слободской", "Заречный": also the adjective forms
+        if adjective is None and self._is_adj(word):  # "Рощино": "в Рощине", and the adjective forms
             forms += self.case_forms(word, adjective=True)
         if not adjective and word.lower().endswith(("и", "ы")):
             forms += self.case_forms(word, number="plur")
@@ -128,8 +145,10 @@ class _Morph:
     def _is_adj(self, w: str, *, before_head: bool = False) -> bool:
         last = w.split("-")[-1].lower()
         parses = self.m.parse(last)
-        # before the head noun ("Сергиев Посад", "Великие Луки") a possessive or rare adjective reading wins
-        return any("ADJF" in p.tag and "nomn" in p.tag for p in (parses if before_head else parses[:3]))
+        # before the head noun ("Сергиев Посад", "Великие Луки") a possessive or rare adjective reading wins,
+        # as it does for an adjective ending ("Слободской", whose likelier readings are feminine oblique forms)
+        every = before_head or last.endswith(("ий", "ый", "ой", "ая", "ое", "ее"))
+        return any("ADJF" in p.tag and "nomn" in p.tag for p in (parses if every else parses[:3]))
 
     def _inflect_word(self, w: str, adjective: bool, number: str) -> list[str]:
         """Aligned case forms of one word of a phrase; a hyphenated adjective inflects its last part."""
@@ -168,10 +187,10 @@ class _Morph:
             return sorted(out)
         adj = self._is_adj(parts[-1])
         last = self.case_forms(parts[-1], adjective=adj)
-        first = self.case_forms(parts[0], adjective=self._is_adj(parts[0]))
+        first = self.case_forms(parts[0])  # the noun before an adjective: "Юрьев-Польский", "в Юрьеве-Польском"
         for i, f in enumerate(last):
             out.add(key("-".join([*parts[:-1], f])))
-            if adj:  # "Каменск-Уральский": both parts agree, "в Каменске-Уральском"
+            if adj and parts[0][-1].lower() not in "оеё":  # "в Каменске-Уральском"; "Вершино-" stays
                 out.add(key("-".join([first[i], *parts[1:-1], f])))
         return sorted(out)
 
