@@ -55,6 +55,11 @@ CASES = [
     # context decides between namesakes
     ("в пос. Мирный нет воды, Якутия", [("Мирный", "Республика Саха (Якутия)"),
                                          ("Республика Саха (Якутия)", "Республика Саха (Якутия)")]),
+    # the preposition's case decides between names whose forms coincide: "Советском" is the prepositional
+    # of Советский (Югра) and the instrumental of Советск (Калининградская область)
+    ("в Советском опять отключили воду", [("Советский", "Ханты-Мансийский автономный округ — Югра")]),
+    ("под Советском опять отключили воду", [("Советск", "Калининградская область")]),
+    ("в Никольском нет газа", [("Никольское", "Ленинградская область")]),
 ]
 
 
@@ -122,4 +127,4 @@ def test_hflabs_coverage(shared_data: Path) -> None:
         assert r["share"] >= 0.97, (case, r["share"], r["misses"][:20])
     for case, r in geo_coverage.coverage(cities).items():
         # without any region context; the misses are mostly towns that share their name with a larger one
-        assert r["share"] >= 0.955, (case, r["share"], r["misses"][:20])
+        assert r["share"] >= 0.96, (case, r["share"], r["misses"][:20])

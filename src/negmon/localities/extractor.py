@@ -81,6 +81,19 @@ _GENERIC_DISTRICTS = _forms(
 _ADJ = re.compile(r".+(?:ск|цк|ин|ов|ев)(?:ий|ого|ому|им|ом|ой|ая|ое|ую|ые|ых)$")
 _TOWN_PREPS = _forms("в во из изо до от около возле под близ")
 _SENTENCE_END = ".!?\n"
+# the cases a preposition governs, as the gazetteer's case bits (nominative 1, genitive 2, dative 4,
+# accusative 8, instrumental 16, prepositional 32, second locative 64); nominative is always allowed,
+# since many names stay undeclined ("в Рощино")
+_PREP_CASES = {
+    **dict.fromkeys(("в", "во", "на"), 1 | 8 | 32 | 64),
+    **dict.fromkeys(("о", "об", "обо", "при"), 1 | 32),
+    **dict.fromkeys(("из", "изо", "от", "ото", "до", "у", "около", "возле", "близ", "вблизи", "для", "без",
+                     "после", "вокруг", "мимо", "среди"), 1 | 2),
+    **dict.fromkeys(("к", "ко", "по"), 1 | 4),
+    **dict.fromkeys(("с", "со"), 1 | 2 | 16),
+    **dict.fromkeys(("под", "подо", "за", "над", "перед", "между"), 1 | 8 | 16),
+    **dict.fromkeys(("через", "про"), 1 | 8),
+}
 _GAP = re.compile(r"[\s—–\-()]+")
 
 
@@ -110,6 +123,9 @@ class Gazetteer:
         self.forms: dict[str, list[int]] = g["forms"]
         self.flags: dict[str, int] = g["flags"]
         self.abbreviations: dict[str, int] = g["abbreviations"]
+        self.cases: dict[str, dict[int, int]] = {
+            f: {int(i): b for i, b in d.items()} for f, d in g.get("cases", {}).items()
+        }
         self.abbrev_lower = {_key(a): i for a, i in self.abbreviations.items() if len(a) >= 4}
         self.max_words: int = g["max_words"]
         self.region_index = {r[0]: i for i, r in enumerate(self.regions)}
@@ -496,7 +512,7 @@ class _Extractor:
 
     def _resolve(self, m: _Match, context: set[int]) -> Locality:
         g = self.g
-        cands = m.cands
+        cands = self._governed(m, m.cands)
         if m.kind_hint == "settlement":
             cands = [i for i in cands if g.places[i][1] != "region"] or cands
         elif any(g.places[i][1] == "region" for i in cands):
@@ -515,6 +531,19 @@ class _Extractor:
             pops = sorted(((g.places[i][5] or 1) for i in cands), reverse=True)
             conf = round(max(0.4, min(0.85, pops[0] / sum(pops))), 2)
         return self._locality(best, m, conf)
+
+    def _governed(self, m: _Match, cands: list[int]) -> list[int]:
+        """The candidates whose form agrees with the case the preceding preposition governs: "в Советском" is
+        Советский (prepositional), not Советск (instrumental); all of them when none agrees."""
+        if len(cands) < 2:
+            return cands
+        cases = self.g.cases.get(" ".join(self.toks[self.words[x]].key for x in range(m.start_tok, m.end_tok)))
+        if not cases:
+            return cands
+        prep, _ = self._prev_word(self.words[m.start_tok], skip_dot=False)
+        allowed = _PREP_CASES.get(prep.key, 0) if prep is not None else 0
+        agree = [i for i in cands if cases.get(i, 0) & allowed]
+        return agree or cands
 
     def _locality(self, i: int, m: _Match, conf: float) -> Locality:
         name, kind, region, lat, lon, pop = self.g.places[i]
