@@ -146,7 +146,8 @@ def _import_time() -> float:
 
 
 def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thresholds: dict[str, float],
-                      temperatures: dict[str, float]) -> tuple[list[list[Any]], np.ndarray]:
+                      temperatures: dict[str, float], partner: dict[str, Any] | None = None,
+                      ) -> tuple[list[list[Any]], np.ndarray]:
     from negmon.model import softmax
 
     col, probs = 0, {}
@@ -154,6 +155,11 @@ def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thre
         k = len(meta_heads[h])
         probs[h] = softmax(logits[:, col : col + k], temperatures.get(h, 1.0))
         col += k
+    if partner:  # the model's late fusion, applied to the reference's probabilities the same way
+        w = partner["weight"]
+        for h in partner["heads"]:
+            probs[h] = softmax((1 - w) * np.log(np.maximum(probs[h], 1e-12))
+                               + w * np.log(np.maximum(partner["probs"][h], 1e-12)))
     labels = []
     for i in range(len(logits)):
         sent = meta_heads["sentiment"][int(probs["sentiment"][i].argmax())]
@@ -190,7 +196,9 @@ def main() -> None:
 
     meta = read_meta(resolve(a.model))
     work = meta.get("training", {}).get("work", "runs")
-    teacher = meta.get("training", {}).get("transformer", {}).get("teacher") or f"{work}/{meta['id']}/torch"
+    tcfg = meta.get("training", {}).get("transformer", {})
+    own_weights = f"{work}/{meta['id']}/torch-soup" if tcfg.get("soup") else f"{work}/{meta['id']}/torch"
+    teacher = tcfg.get("teacher") or own_weights
     ref_path = Path(a.reference or teacher)
     if not ref_path.is_absolute():
         ref_path = ROOT / ref_path
@@ -200,7 +208,7 @@ def main() -> None:
                                              "--posts", str(a.posts)])
     rows["(a') the same, length-sorted batches"] = _spawn(["--child", "reference-sorted", str(ref_path), "--model",
                                                             a.model, "--posts", str(a.posts)])
-    own = ROOT / work / meta["id"] / "torch"
+    own = ROOT / own_weights
     if own.is_dir() and own.resolve() != ref_path.resolve():  # a distilled student: its own fp32 run too
         rows["(a2) transformers fp32, same model"] = _spawn(["--child", "reference", str(own), "--model", a.model,
                                                              "--posts", str(a.posts)])
@@ -211,8 +219,16 @@ def main() -> None:
     teacher_meta = json.loads((ref_path.parent / "meta.json").read_text("utf-8")) \
         if (ref_path.parent / "meta.json").is_file() else meta
     temps = {h: v.get("temperature", 1.0) for h, v in teacher_meta["heads"].items()}
+    partner = None
+    if meta.get("ensemble"):
+        from negmon.model import load_model
+        from negmon.normalize import normalize
+
+        ens = meta["ensemble"]
+        pm = load_model((resolve(a.model) / ens["path"]).resolve())
+        partner = {**ens, "probs": pm.predict([normalize(t[: meta.get("max_chars", 20_000)]) for t in texts])}
     ref_labels, ref_scores = _reference_labels(np.array(ref["logits"]), rows["(b) negmon default"]["meta_heads"],
-                                               teacher_meta.get("thresholds", {}), temps)
+                                               teacher_meta.get("thresholds", {}), temps, partner)
     agreement: dict[str, dict[str, float]] = {}
     for name in ("(b) negmon default", "(c) negmon fast"):
         r = rows[name]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from negmon import Classifier
@@ -66,3 +68,50 @@ def test_no_unpickling_anywhere_in_inference() -> None:
         text = f.read_text("utf-8")
         for bad in ("import pickle", "pickle.load", "joblib.load", "torch.load("):
             assert bad not in text, f"{f} uses {bad}"
+
+
+def _default_copy(tmp_path: Path, name: str, *, ensemble: bool = True, files: dict | None = None) -> Path:
+    """The bundled default model in a new folder (files linked), with or without its partner."""
+    src = resolve("default")
+    meta = json.loads((src / "meta.json").read_text())
+    if "ensemble" not in meta:
+        pytest.skip("the bundled default model has no partner")
+    dst = tmp_path / name
+    dst.mkdir()
+    for f in meta["files"]:
+        (dst / f).symlink_to(src / f)
+    partner = (src / meta["ensemble"]["path"]).resolve()
+    if ensemble:
+        meta["ensemble"]["path"] = os.path.relpath(partner, dst)
+        if files is not None:
+            meta["ensemble"]["files"] = files
+    else:
+        del meta["ensemble"]
+    (dst / "meta.json").write_text(json.dumps(meta))
+    return dst
+
+
+def test_partner_fusion_is_the_weighted_geometric_mean(tmp_path: Path) -> None:
+    from negmon.model import load_model, softmax
+    from negmon.normalize import normalize
+
+    fused_model = load_model(_default_copy(tmp_path, "fused"))
+    alone = load_model(_default_copy(tmp_path, "alone", ensemble=False))
+    ens = fused_model.meta["ensemble"]
+    partner = load_model((fused_model.folder / ens["path"]).resolve())
+    posts = [normalize(t) for t in ("яма на дороге у школы", "во дворе сломали качели", "когда включат отопление?")]
+    fused, a, b = fused_model.predict(posts), alone.predict(posts), partner.predict(posts)
+    w = ens["weight"]
+    for head in ens["heads"]:
+        expected = softmax((1 - w) * np.log(a[head]) + w * np.log(b[head]))
+        np.testing.assert_allclose(fused[head], expected, rtol=1e-5, atol=1e-7)
+        assert not np.allclose(fused[head], a[head])
+    np.testing.assert_allclose(fused["needs_reply"], a["needs_reply"])  # heads without a partner are untouched
+
+
+def test_partner_with_other_files_is_refused(tmp_path: Path) -> None:
+    from negmon.model import load_model
+
+    m = _default_copy(tmp_path, "bad", files={"weights.safetensors": "0" * 64})
+    with pytest.raises(ModelIntegrityError, match="repack"):
+        load_model(m)

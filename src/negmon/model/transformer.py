@@ -8,6 +8,11 @@ cut to ``max_tokens`` (the first tokens are kept; the Result is marked ``truncat
 Each post then runs on its own (no padding at all), on a pool of worker threads with one ONNX Runtime thread
 each: on CPUs this is as fast as padded batches or faster, and a post's scores never depend on the other posts
 of its batch (dynamic int8 quantization scales activations per run). ``NEGMON_THREADS`` sets the workers.
+
+A model may name a partner in ``meta.json["ensemble"]``: a packed linear model (the fast tier) whose
+calibrated probabilities for some heads are combined with the encoder's as a weighted geometric mean. The
+partner is found by its relative ``path``, else as a bundled model, and must have exactly the file hashes
+recorded at packing time.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from negmon.errors import ModelError
-from negmon.model import head_slices, softmax
+from negmon.errors import ModelError, ModelIntegrityError
+from negmon.model import Model, head_slices, softmax
 from negmon.normalize import Normalized
 
 __all__ = ["TransformerModel"]
@@ -60,6 +65,35 @@ class TransformerModel:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._width = max((sl.stop for sl in self.slices.values()), default=0)
+        self.partner: Model | None = None
+        self.partner_heads: tuple[str, ...] = ()
+        self.partner_weight = 0.0
+        if meta.get("ensemble"):
+            self._load_partner(meta["ensemble"])
+
+    def _load_partner(self, ens: dict[str, Any]) -> None:
+        from negmon.model import load_model
+
+        mid = self.meta["id"]
+        heads = tuple(ens.get("heads", ()))
+        path = self.folder / ens["path"] if ens.get("path") else None
+        try:
+            partner = load_model(path if path is not None and path.is_dir() else ens["model"])
+        except ModelError as e:
+            raise ModelError(
+                f"model {mid} combines its {', '.join(heads)} scores with the model {ens['model']} "
+                f"(expected at {path or 'the bundled models'}), which could not be loaded: {e}"
+            ) from None
+        if partner.meta["id"] != ens["model"] or partner.meta["files"] != ens["files"]:
+            raise ModelIntegrityError(
+                f"model {mid} was packed with partner {ens['model']}, but {partner.folder} holds "
+                f"{partner.meta['id']} with other files; repack it (negmon train CONFIG --repack)"
+            )
+        for h in heads:
+            if partner.meta["heads"].get(h, {}).get("labels") != self.meta["heads"][h]["labels"]:
+                raise ModelError(f"model {mid}: partner {ens['model']} has other labels for head {h}")
+        self.partner, self.partner_heads = partner, heads
+        self.partner_weight = float(ens["weight"])
 
     def encode(self, posts: list[Normalized]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids of each post (cut to ``max_tokens``) and whether it was cut."""
@@ -98,5 +132,11 @@ class TransformerModel:
             head: softmax(z[:, sl], self.meta["heads"][head].get("temperature", 1.0))
             for head, sl in self.slices.items()
         }
+        if self.partner is not None and posts:
+            other = self.partner.predict(posts)
+            w = self.partner_weight
+            for head in self.partner_heads:
+                z = (1 - w) * np.log(np.maximum(res[head], 1e-12)) + w * np.log(np.maximum(other[head], 1e-12))
+                res[head] = softmax(z)
         res["_truncated"] = cut
         return res

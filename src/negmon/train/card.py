@@ -109,6 +109,9 @@ def _training_line(tr: dict[str, Any]) -> str:
         line += f", continuing from the weights in `{tc['init']}` (an earlier stage, with its own time)"
     if tc.get("teacher"):
         line += f", distilled from `{tc['teacher']}` (layers {tc.get('student_layers')})"
+    if tc.get("soup"):
+        line += (", then averaged weight by weight with the fine-tune(s) "
+                 + ", ".join(f"`{s}`" for s in tc["soup"]) + " from the same starting weights (a model soup)")
     if tr.get("selection"):
         line += f". Hyper-parameters chosen on dev: `{tr['selection']}`"
     return line + "."
@@ -123,6 +126,12 @@ def render_card(meta: dict[str, Any]) -> str:
     sets = "\n".join(f"- `{k}`: {v['description']}" for k, v in meta.get("metrics", {}).items())
     base = meta.get("base_model")
     base_line = f"Base encoder: {base}.\n\n" if base else ""
+    ens = meta.get("ensemble")
+    if ens:
+        base_line += (f"Late fusion: the {', '.join(ens['heads'])} scores are the weighted geometric mean of this "
+                      f"encoder's and those of the linear model `{ens['model']}` (weight {ens['weight']}), which "
+                      f"must sit at `{ens['path']}` relative to this folder with the file hashes recorded in "
+                      "`meta.json[\"ensemble\"]`.\n\n")
     return f"""# Model card: {meta["id"]}
 
 Kind: **{meta["kind"]}**{" (aliases: " + ", ".join(meta.get("aliases", [])) + ")" if meta.get("aliases") else ""}.

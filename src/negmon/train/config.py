@@ -78,6 +78,14 @@ class TransformerConfig:
     ``init`` starts from a trained model's float32 weights (``runs/<id>/torch``) instead of the backbone: a
     second stage of fine-tuning.
 
+    Late fusion: ``partner`` names a packed linear model (the fast tier, ``models/fast``) whose calibrated
+    probabilities for the heads in ``partner_heads`` are combined with the encoder's as a weighted geometric
+    mean (``partner_weight`` for the partner); the packed model records the partner's id and file hashes.
+
+    Model soup: ``soup`` lists the float32 weights (``runs/<id>/torch``) of other fine-tunes from the same
+    starting weights; the packed model is the average of this run's weights and theirs (this run's own
+    weights are kept in ``<work>/<id>/torch``, the average in ``<work>/<id>/torch-soup``).
+
     Distillation: ``teacher`` names a trained model's float32 weights (``runs/<id>/torch``); the student keeps
     the teacher layers listed in ``student_layers`` (and its embeddings and heads) and learns from the
     teacher's soft scores on every head (weight ``distill_alpha``, temperature ``distill_temperature``) and
@@ -109,6 +117,10 @@ class TransformerConfig:
     student_layers: list[int] = field(default_factory=list)
     distill_alpha: float = 0.7
     distill_temperature: float = 2.0
+    partner: str = ""
+    partner_heads: list[str] = field(default_factory=lambda: ["topic"])
+    partner_weight: float = 0.5
+    soup: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.max_length < 16 or self.max_length > 512:
@@ -119,6 +131,10 @@ class TransformerConfig:
             raise InputError("a distillation config (teacher = ...) needs student_layers")
         if not 0 <= self.distill_alpha <= 1 or self.distill_temperature <= 0:
             raise InputError("distill_alpha must be in 0..1 and distill_temperature positive")
+        if not 0.0 < self.partner_weight < 1.0:
+            raise InputError(f"partner_weight must be between 0 and 1, got {self.partner_weight}")
+        if bad_partner := set(self.partner_heads) - {"sentiment", "topic", "needs_reply", "priority"}:
+            raise InputError(f"partner_heads has unknown heads {sorted(bad_partner)}")
         bad = set(self.loss_weights) - {"sentiment", "topic", "needs_reply", "priority"}
         if bad:
             raise InputError(f"loss_weights has unknown heads {sorted(bad)}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import shutil
 import time
@@ -288,7 +289,11 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     backbone = Path(cfg.transformer.backbone)
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     model = load_trained(keep / "torch")
-    training = {**old["training"], "work": cfg.work, "repacked": MATMUL}
+    tc = cfg.transformer
+    late = {"partner": tc.partner, "partner_heads": tc.partner_heads, "partner_weight": tc.partner_weight,
+            "soup": tc.soup}
+    training = {**old["training"], "work": cfg.work, "repacked": MATMUL,
+                "transformer": {**old["training"].get("transformer", {}), **late}}
     pad_id = tokenizer.token_to_id("<pad>")
     if pad_id is None:
         raise ValueError(f"{backbone / 'tokenizer.json'} has no <pad> token")
@@ -498,6 +503,38 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[
     return heads, thresholds
 
 
+def _souped(model: Any, others: list[str]) -> Any:
+    """``model`` with every floating-point weight replaced by its mean with the same weight in ``others``."""
+    torch = _torch()
+
+    states = [load_trained(Path(o)).state_dict() for o in others]
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            if not value.is_floating_point():
+                continue
+            missing = [o for o, st in zip(others, states, strict=True) if name not in st]
+            if missing or any(st[name].shape != value.shape for st in states):
+                raise ValueError(f"soup: {missing or others} do not have the weight {name} of this model's shape")
+            value.copy_(torch.stack([value, *(st[name].to(value.dtype) for st in states)]).mean(0))
+    return model.eval()
+
+
+def _partner_spec(cfg: TrainConfig, out: Path) -> dict[str, Any]:
+    """``meta.json["ensemble"]``: the partner's id, its path relative to ``out``, its file hashes."""
+    from negmon.model.artifact import read_meta, resolve
+
+    tc = cfg.transformer
+    folder = resolve(tc.partner)
+    pm = read_meta(folder)
+    if pm["kind"] != "linear":
+        raise ValueError(f"partner {tc.partner} is a {pm['kind']} model; late fusion takes a linear one")
+    for h in tc.partner_heads:
+        if pm["heads"].get(h, {}).get("labels") != HEAD_LABELS[h]:
+            raise ValueError(f"partner {pm['id']} has other labels for head {h}")
+    return {"model": pm["id"], "path": os.path.relpath(folder.resolve(), out.resolve()), "files": pm["files"],
+            "heads": list(tc.partner_heads), "weight": tc.partner_weight}
+
+
 def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_texts: list[str], y_dev: np.ndarray,
           pad_id: int, training: dict[str, Any]) -> Path:
     out = Path(cfg.out)
@@ -506,6 +543,9 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_text
     out.mkdir(parents=True)
     keep = Path(cfg.work) / cfg.id
     _save_torch(model, keep / "torch")
+    if cfg.transformer.soup:
+        model = _souped(model, cfg.transformer.soup)
+        _save_torch(model, keep / "torch-soup")
     _export_onnx(model, out, pad_id)
     cfg_enc = model.encoder.config
     _quantize(out, keep, cfg_enc.num_attention_heads, cfg_enc.hidden_size)
@@ -538,6 +578,8 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_text
                       + (f"; vocabulary {base.get('vocab', '?')} ({base.get('vocab_size', '?')} pieces)" if base else ""),
         "training": training,
     }
+    if cfg.transformer.partner:
+        meta["ensemble"] = _partner_spec(cfg, out)
     from negmon.train.card import finish_model
 
     finish_model(out, meta, files)
