@@ -148,7 +148,7 @@ def _import_time() -> float:
 def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thresholds: dict[str, float],
                       temperatures: dict[str, float], partner: dict[str, Any] | None = None,
                       ) -> tuple[list[list[Any]], np.ndarray]:
-    from negmon.model import softmax
+    from negmon.model import fuse, softmax
 
     col, probs = 0, {}
     for h in HEADS:
@@ -156,10 +156,8 @@ def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thre
         probs[h] = softmax(logits[:, col : col + k], temperatures.get(h, 1.0))
         col += k
     if partner:  # the model's late fusion, applied to the reference's probabilities the same way
-        w = partner["weight"]
         for h in partner["heads"]:
-            probs[h] = softmax((1 - w) * np.log(np.maximum(probs[h], 1e-12))
-                               + w * np.log(np.maximum(partner["probs"][h], 1e-12)))
+            probs[h] = fuse(probs[h], partner["probs"][h], partner["weight"])
     labels = []
     for i in range(len(logits)):
         sent = meta_heads["sentiment"][int(probs["sentiment"][i].argmax())]

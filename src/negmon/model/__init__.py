@@ -11,7 +11,7 @@ from negmon.errors import ModelError
 from negmon.model.artifact import read_meta, resolve
 from negmon.normalize import Normalized
 
-__all__ = ["HEADS", "Model", "head_slices", "load_model", "softmax"]
+__all__ = ["HEADS", "Model", "fuse", "head_slices", "load_model", "softmax"]
 
 HEADS = ("sentiment", "topic", "needs_reply", "priority")
 
@@ -43,6 +43,13 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z -= z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def fuse(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
+    """Late fusion of two models' probabilities for one head: the weighted geometric mean, renormalized
+    (``weight`` for ``q``)."""
+    z = (1 - weight) * np.log(np.maximum(p, 1e-12)) + weight * np.log(np.maximum(q, 1e-12))
+    return softmax(z)
 
 
 def load_model(name_or_path: str | Path, *, verify: bool = True) -> Model:

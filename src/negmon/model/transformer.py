@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from negmon.errors import ModelError, ModelIntegrityError
-from negmon.model import Model, head_slices, softmax
+from negmon.model import Model, fuse, head_slices, softmax
 from negmon.normalize import Normalized
 
 __all__ = ["TransformerModel"]
@@ -134,9 +134,7 @@ class TransformerModel:
         }
         if self.partner is not None and posts:
             other = self.partner.predict(posts)
-            w = self.partner_weight
             for head in self.partner_heads:
-                z = (1 - w) * np.log(np.maximum(res[head], 1e-12)) + w * np.log(np.maximum(other[head], 1e-12))
-                res[head] = softmax(z)
+                res[head] = fuse(res[head], other[head], self.partner_weight)
         res["_truncated"] = cut
         return res
