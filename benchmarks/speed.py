@@ -218,13 +218,13 @@ def main() -> None:
         if (ref_path.parent / "meta.json").is_file() else meta
     temps = {h: v.get("temperature", 1.0) for h, v in teacher_meta["heads"].items()}
     partner = None
-    if meta.get("ensemble"):
+    if meta.get("ensemble"):  # the partner as the model's own loader finds and checks it
         from negmon.model import load_model
         from negmon.normalize import normalize
 
-        ens = meta["ensemble"]
-        pm = load_model((resolve(a.model) / ens["path"]).resolve())
-        partner = {**ens, "probs": pm.predict([normalize(t[: meta.get("max_chars", 20_000)]) for t in texts])}
+        pm = load_model(a.model).partner  # type: ignore[attr-defined]
+        partner = {**meta["ensemble"],
+                   "probs": pm.predict([normalize(t[: meta.get("max_chars", 20_000)]) for t in texts])}
     ref_labels, ref_scores = _reference_labels(np.array(ref["logits"]), rows["(b) negmon default"]["meta_heads"],
                                                teacher_meta.get("thresholds", {}), temps, partner)
     agreement: dict[str, dict[str, float]] = {}

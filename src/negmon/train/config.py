@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from negmon.errors import InputError
+from negmon.model import HEADS
 
 __all__ = ["DataConfig", "LinearConfig", "TrainConfig", "TransformerConfig", "load_config"]
 
@@ -133,9 +134,9 @@ class TransformerConfig:
             raise InputError("distill_alpha must be in 0..1 and distill_temperature positive")
         if not 0.0 < self.partner_weight < 1.0:
             raise InputError(f"partner_weight must be between 0 and 1, got {self.partner_weight}")
-        if bad_partner := set(self.partner_heads) - {"sentiment", "topic", "needs_reply", "priority"}:
+        if bad_partner := set(self.partner_heads) - set(HEADS):
             raise InputError(f"partner_heads has unknown heads {sorted(bad_partner)}")
-        bad = set(self.loss_weights) - {"sentiment", "topic", "needs_reply", "priority"}
+        bad = set(self.loss_weights) - set(HEADS)
         if bad:
             raise InputError(f"loss_weights has unknown heads {sorted(bad)}")
 
