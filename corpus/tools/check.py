@@ -110,8 +110,10 @@ def shingles(text: str) -> tuple[set, set]:
     return w8, c5
 
 
-def near_duplicates(posts: list[dict]) -> list[tuple[str, str, str]]:
+def near_duplicates(posts: list[dict], focus: set[str] | None = None) -> list[tuple[str, str, str]]:
+    """Pairs of near-duplicate posts; with ``focus`` (ids), only the pairs that involve one of those posts."""
     sh = [(p["id"], *shingles(p["text"])) for p in posts]
+    mine = [focus is None or s[0] in focus for s in sh]
     by8: dict[tuple, list[int]] = {}
     for i, (_, w8, _) in enumerate(sh):
         for g in w8:
@@ -120,26 +122,28 @@ def near_duplicates(posts: list[dict]) -> list[tuple[str, str, str]]:
     for idx in by8.values():
         for a in range(len(idx)):
             for b in range(a + 1, len(idx)):
-                if idx[a] != idx[b]:
-                    pairs[(idx[a], idx[b])] = "8-word"
+                if idx[a] != idx[b] and (mine[idx[a]] or mine[idx[b]]):
+                    pairs[(min(idx[a], idx[b]), max(idx[a], idx[b]))] = "8-word"
     by5: dict[str, list[int]] = {}
     for i, (_, _, c5) in enumerate(sh):
         for g in c5:
             by5.setdefault(g, []).append(i)
     for i, (_, _, c5) in enumerate(sh):
+        if not mine[i]:
+            continue
         counts: dict[int, int] = {}
         for g in c5:
             lst = by5[g]
             if len(lst) > 300:
                 continue
             for j in lst:
-                if j > i:
+                if j > i or (j < i and not mine[j]):
                     counts[j] = counts.get(j, 0) + 1
         for j, inter in counts.items():
             other = sh[j][2]
             union = len(c5) + len(other) - inter
             if union and inter / union > 0.6:
-                pairs.setdefault((i, j), f"jaccard {inter / union:.2f}")
+                pairs.setdefault((min(i, j), max(i, j)), f"jaccard {inter / union:.2f}")
     return [(sh[a][0], sh[b][0], why) for (a, b), why in sorted(pairs.items())]
 
 
@@ -183,7 +187,7 @@ def main() -> int:
         if f in a.files:
             continue
         pool += [json.loads(x) for x in f.read_text("utf-8").splitlines() if x.strip()]
-    nd = [t for t in near_duplicates(pool) if t[0] in own or t[1] in own]
+    nd = near_duplicates(pool, focus=own)
     for x, y, why in nd:
         print(f"near-duplicate: {x} ~ {y} ({why})")
     print(f"{len(posts)} posts, {bad} problems, {len(nd)} near-duplicate pairs")

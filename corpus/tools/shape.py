@@ -70,7 +70,7 @@ def main() -> int:
     if not posts:
         print("usage: python corpus/tools/shape.py FILE.jsonl [...]")
         return 2
-    print(f"| measure | these posts | real posts |\n| --- | --- | --- |")
+    print("| measure | these posts | real posts |\n| --- | --- | --- |")
     for k, v in shape(posts).items():
         print(f"| {k} | {v} | {REAL.get(k, '')} |")
     return 0
