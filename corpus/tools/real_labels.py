@@ -18,6 +18,7 @@ import math
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 REAL = Path(__file__).resolve().parents[1] / "real"
 LABELS = ("sentiment", "topic", "needs_reply", "priority")
 DEV_SHARE = 0.4
@@ -28,6 +29,25 @@ def _read(name: str) -> dict[str, dict]:
     if not p.is_file():
         return {}
     return {r["key"]: r for r in (json.loads(x) for x in p.read_text("utf-8").splitlines() if x.strip())}
+
+
+def _read_list(name: str) -> list[dict]:
+    p = REAL / name
+    return [json.loads(x) for x in p.read_text("utf-8").splitlines() if x.strip()] if p.is_file() else []
+
+
+def _key(c: dict) -> str:
+    from negmon.train.data import text_key
+    from negmon.train.real import read_row
+
+    return text_key(read_row(c["file"], c["row"]))
+
+
+def _test_keys() -> set[str]:
+    """Keys of every text of the test sets negmon reports on (empty without ../shared/data)."""
+    from negmon.train.data import shared_data_dir, test_texts, text_key
+
+    return {text_key(t) for t in test_texts()} if shared_data_dir() else set()
 
 
 def kappa(a: list, b: list) -> float:
@@ -56,10 +76,16 @@ def agreement() -> list[str]:
 
 def merge() -> int:
     cands, p1, p2, adj = _read("candidates.jsonl"), _read("pass1.jsonl"), _read("pass2.jsonl"), _read("adjudicated.jsonl")
+    kept = {r["id"]: r["split"] for r in _read_list("labels.jsonl")}  # a post keeps the split it has
+    tests = _test_keys()
     out = []
     unsettled = []
+    dropped = []
     for key, c in cands.items():
         if key not in p1 or key not in p2:
+            continue
+        if tests and _key(c) in tests:  # a text that a benchmark reports on never enters the slice
+            dropped.append(key)
             continue
         same = all(p1[key][lab] == p2[key][lab] for lab in LABELS)
         if not same and key not in adj:
@@ -76,14 +102,19 @@ def merge() -> int:
         groups.setdefault((r["topic"], r["needs_reply"]), []).append(r)
     for rows in groups.values():
         rows.sort(key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())
-        k = math.ceil(len(rows) * DEV_SHARE) if len(rows) > 1 else 0
-        for i, r in enumerate(rows):
-            r["split"] = "dev" if i < k else "train"
+        want = (math.ceil(len(rows) * DEV_SHARE) if len(rows) > 1 else 0) - sum(kept.get(r["id"]) == "dev" for r in rows)
+        for r in rows:
+            if r["id"] in kept:
+                r["split"] = kept[r["id"]]
+            else:
+                r["split"] = "dev" if want > 0 else "train"
+                want -= r["split"] == "dev"
     out.sort(key=lambda r: r["id"])
     (REAL / "labels.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), "utf-8")
     dev = [r for r in out if r["split"] == "dev"]
     print(f"{len(out)} labelled ({sum(r['needs_reply'] for r in out)} need a reply); dev {len(dev)} "
-          f"({sum(r['needs_reply'] for r in dev)} need a reply); {len(unsettled)} disagreements not settled")
+          f"({sum(r['needs_reply'] for r in dev)} need a reply); {len(unsettled)} disagreements not settled; "
+          f"dropped as texts of a test set: {dropped}")
     return 1 if unsettled else 0
 
 
