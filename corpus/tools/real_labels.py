@@ -65,7 +65,7 @@ def agreement() -> list[str]:
     """Print kappa per label; return the keys where the passes differ on any label."""
     p1, p2 = _read("pass1.jsonl"), _read("pass2.jsonl")
     keys = sorted(set(p1) & set(p2))
-    print(f"| label | posts | raw agreement | Cohen's kappa |\n| --- | --- | --- | --- |")
+    print("| label | posts | raw agreement | Cohen's kappa |\n| --- | --- | --- | --- |")
     for lab in LABELS:
         ks = keys if lab != "priority" else [k for k in keys if p1[k]["needs_reply"] and p2[k]["needs_reply"]]
         a, b = [str(p1[k][lab]) for k in ks], [str(p2[k][lab]) for k in ks]
@@ -94,7 +94,7 @@ def merge() -> int:
         lab = p1[key] if same else adj[key]
         rec = {"id": f"real-{key}", "file": c["file"], "row": c["row"], "sha256": c["sha256"],
                **{k: lab[k] for k in LABELS}, "adjudicated": not same}
-        if rec["topic"] == "other" and rec["needs_reply"] or bool(rec["needs_reply"]) != (rec["priority"] is not None):
+        if (rec["topic"] == "other" and rec["needs_reply"]) or bool(rec["needs_reply"]) != (rec["priority"] is not None):
             raise ValueError(f"{key}: inconsistent labels {rec}")
         out.append(rec)
     groups: dict[tuple, list[dict]] = {}
