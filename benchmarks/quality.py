@@ -7,9 +7,13 @@ Systems, all trained on the same data (the training config recorded in the defau
   fast     the shipped linear tier (hashed TF-IDF n-grams + logistic regression)
   frozen   logistic regression on frozen multilingual-e5-small embeddings ("query: " prefix, mean pooling,
            L2 norm; computed under bfloat16 autocast) of the same training texts, C chosen on the same dev set
-Sets: RuSentiment test and RuSentiTweet test (3 classes), SentiRuEval-2015 test, corpus dev (every head).
-Prints one table of macro-F1 per set and head (plus needs_reply F1 and urgent recall at the model's thresholds)
-and writes benchmarks/results/quality.json. The frozen embeddings are cached in .cache/quality/.
+  --extra NAME=PATH  any other model folder beside them (e.g. the previous release, to compare)
+Sets: RuSentiment test and RuSentiTweet test (3 classes), SentiRuEval-2015 test, corpus dev (every head), its
+realistic part (posts written the way residents write), real-dev (real posts of ../shared/data labelled by the
+project, dev half) and blind (the blind realistic set, never used for training or any choice). Head
+``topic_reply`` is the topic of the posts that need a reply. Prints one table of macro-F1 per set and head, then
+needs_reply F1/P/R and urgent recall at each model's thresholds and decision rule, per set, with n; writes
+benchmarks/results/quality.json. The frozen embeddings are cached in .cache/quality/.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = ["rusentiment-test", "rusentitweet-test", "sentirueval-test", "corpus-dev"]
+SETS = ["rusentiment-test", "rusentitweet-test", "sentirueval-test", "corpus-dev", "corpus-dev-realistic", "real-dev",
+        "blind"]
 
 
 @functools.cache
@@ -115,6 +120,8 @@ def main() -> None:
     ap.add_argument("--fast", default="fast")
     ap.add_argument("--backbone", default=str(ROOT / ".cache" / "backbone-ru"))
     ap.add_argument("--no-frozen", action="store_true")
+    ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--sets", nargs="*", default=SETS)
     a = ap.parse_args()
 
     from negmon.model import load_model
@@ -122,29 +129,38 @@ def main() -> None:
     from negmon.train.evaluate import evaluate, load_eval_set
 
     systems: dict[str, Any] = {"default": load_model(a.default), "fast": load_model(a.fast)}
+    for spec in a.extra:
+        name, _, path = spec.partition("=")
+        systems[name] = load_model(path)
     cfg = systems["default"].meta.get("training", {}).get("config", {})
     if not a.no_frozen:
         train, dev = D.training_records(cfg.get("sentiment_sets", []), corpus=cfg.get("corpus", True),
                                         corpus_folder=None, other_from_sentiment=cfg.get("other_from_sentiment", 0),
-                                        seed=cfg.get("seed", 13))
+                                        seed=cfg.get("seed", 13), real=cfg.get("real", False))
         systems["frozen e5 + LR"] = FrozenPeer(Path(a.backbone), train, dev, systems["default"].meta)
     results: dict[str, Any] = {}
-    for name in SETS:
+    for name in a.sets:
         records = load_eval_set(name)
-        results[name] = {s: evaluate(m, records)["heads"] for s, m in systems.items()}
+        if records:
+            results[name] = {s: evaluate(m, records)["heads"] for s, m in systems.items()}
     names = list(systems)
     print(f"{'set':18s} {'head':12s} " + " ".join(f"{n:>15s}" for n in names) + "   (macro-F1)")
     for set_name, per in results.items():
         for head in per["default"]:
             vals = [per[n].get(head, {}).get("macro_f1") for n in names]
             print(f"{set_name:18s} {head:12s} " + " ".join(f"{v:15.3f}" if v is not None else f"{'-':>15s}" for v in vals))
-    dev = results["corpus-dev"]
-    print("\ncorpus-dev at each model's thresholds:")
-    for n in names:
-        nr, pr = dev[n].get("needs_reply", {}), dev[n].get("priority", {})
-        print(f"  {n:15s} needs_reply F1 {nr.get('f1', float('nan')):.3f} (P {nr.get('precision', float('nan')):.3f} "
-              f"R {nr.get('recall', float('nan')):.3f})  urgent recall {pr.get('recall', float('nan')):.3f} "
-              f"precision {pr.get('precision', float('nan')):.3f}")
+    print("\nat each model's thresholds and decision rule (n: posts; pos: posts that need a reply; urgent posts):")
+    for set_name, per in results.items():
+        if "needs_reply" not in per["default"]:
+            continue
+        nr0, pr0 = per["default"]["needs_reply"], per["default"].get("priority", {})
+        pos = nr0["per_class"].get("yes", {}).get("support", 0)
+        print(f"{set_name} (n {nr0['n']}, pos {pos}, urgent {pr0.get('per_class', {}).get('urgent', {}).get('support', 0)})")
+        for n in names:
+            nr, pr = per[n].get("needs_reply", {}), per[n].get("priority", {})
+            print(f"  {n:15s} needs_reply F1 {nr.get('f1', float('nan')):.3f} (P {nr.get('precision', float('nan')):.3f} "
+                  f"R {nr.get('recall', float('nan')):.3f})  urgent recall {pr.get('recall', float('nan')):.3f} "
+                  f"precision {pr.get('precision', float('nan')):.3f}")
     slim = {s: {n: {h: {k: v for k, v in m.items() if k not in ("confusion", "per_class")} for h, m in per.items()}
                 for n, per in sys.items()} for s, sys in results.items()}
     out = ROOT / "benchmarks" / "results" / "quality.json"

@@ -114,3 +114,61 @@ def test_no_copy_of_shared_texts(posts: list[dict], shared_data: Path) -> None:
     copies = [p["id"] for p in own if grams(p["text"]) & index or (not grams(p["text"]) and
               " ".join(word.findall(p["text"].lower())) in short and len(p["text"]) > 25)]
     assert copies == []
+
+
+# ---------------------------------------------------------------- posts written the way residents write
+
+from shape import ASK, EMOJI, FIRST, quantiles, sentences  # noqa: E402
+
+REAL_LENGTHS = (114, 186, 295, 444, 569)  # p10 p25 p50 p75 p90 of real resident posts (REAL_POSTS.md)
+
+
+def load_glob(folder: Path, pattern: str) -> list[dict]:
+    return [json.loads(x) for f in sorted(folder.glob(pattern)) for x in f.read_text("utf-8").splitlines() if x.strip()]
+
+
+def _assert_real_shape(posts: list[dict]) -> None:
+    q = quantiles([len(p["text"]) for p in posts])[:5]
+    assert all(abs(a - b) <= 0.15 * b for a, b in zip(q, REAL_LENGTHS, strict=True)), q
+    rep = [p["text"] for p in posts if p["needs_reply"]]
+    nor = [p["text"] for p in posts if not p["needs_reply"]]
+    assert sum("?" in t for t in rep) <= 0.35 * len(rep)
+    assert sum(sentences(t) >= 3 for t in rep) >= 0.65 * len(rep)
+    assert sum(sentences(t) >= 3 for t in nor) >= 0.65 * len(nor)
+    assert sum(bool(FIRST.search(t)) for t in nor) >= 0.45 * len(nor)
+    assert sum(bool(EMOJI.search(t)) for t in nor) <= 0.05 * len(nor)
+    assert sum("\n" in t for t in rep) >= 0.10 * len(rep) and sum("\n" in t for t in nor) >= 0.15 * len(nor)
+
+
+def test_realistic_batch_has_the_shape_of_real_posts() -> None:
+    batch = load_glob(ROOT / "corpus" / "posts", "real_*.jsonl")
+    assert len(batch) >= 2000
+    _assert_real_shape(batch)
+    assert {p["topic"] for p in batch if p["needs_reply"]} == set(TOPICS) - {"other"}
+    assert sum(p["priority"] == "urgent" for p in batch) >= 100
+
+
+def test_counterfactual_pairs_break_the_cues(posts: list[dict]) -> None:
+    by_id = {p["id"]: p for p in posts}
+    cf = load_glob(ROOT / "corpus" / "posts", "cf_*.jsonl")
+    reply = [p for p in cf if p["needs_reply"]]
+    assert len(reply) >= 1000 and len(cf) - len(reply) >= 500
+    for p in cf:
+        src = by_id[p["pair"]]
+        assert p["id"] == src["id"] + "-cf" and p["split"] == src["split"], p["id"]  # same side of the split
+        assert (p["topic"], p["needs_reply"], p["priority"]) == (src["topic"], src["needs_reply"], src["priority"])
+    # a reply post's rewrite tells the problem without a question or an explicit ask; its source asked
+    assert all("?" not in p["text"] for p in reply)
+    assert sum(bool(ASK.search(p["text"])) for p in reply) <= 0.1 * len(reply)
+    assert all("?" in by_id[p["pair"]]["text"] or ASK.search(by_id[p["pair"]]["text"]) for p in reply)
+
+
+def test_blind_set_is_apart_and_realistic(posts: list[dict]) -> None:
+    blind = load_glob(ROOT / "corpus" / "blind", "blind_*.jsonl")
+    assert len(blind) >= 500
+    assert [(p["id"], e) for p in blind for e in check_post(p)] == []
+    assert not {p["id"] for p in blind} & {p["id"] for p in posts}
+    assert all("split" not in p for p in blind)  # never in a training or dev split
+    _assert_real_shape(blind)
+    nd = [t for t in near_duplicates(blind + posts) if (t[0] in {b["id"] for b in blind}) != (t[1] in {b["id"] for b in blind})]
+    assert nd == []

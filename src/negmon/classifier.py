@@ -167,13 +167,19 @@ class Classifier:
                 }
                 fields[head] = labels[int(pr[head].argmax())]
         if "needs_reply" in pr:
+            import numpy as np
+
+            from negmon.model import decide
+
             score = float(pr["needs_reply"][1])
+            urgent = float(pr["priority"][1]) if "priority" in pr else None
+            flagged, hot = decide(np.array([score]), None if urgent is None else np.array([urgent]),
+                                  self.thresholds, self.meta)
             fields["reply_score"] = round(score, 4)
-            fields["needs_reply"] = score >= self.thresholds.get("needs_reply", 0.5)
-            if fields["needs_reply"] and "priority" in pr:
-                urgent = float(pr["priority"][1])
+            fields["needs_reply"] = bool(flagged[0])
+            if fields["needs_reply"] and urgent is not None:
                 fields["urgent_score"] = round(urgent, 4)
-                fields["priority"] = "urgent" if urgent >= self.thresholds.get("urgent", 0.5) else "normal"
+                fields["priority"] = "urgent" if hot[0] else "normal"
             elif fields["needs_reply"]:
                 fields["priority"] = None
         fields["truncated"] = len(text) < len(p.text) or bool(pr.get("_truncated", False))

@@ -11,7 +11,7 @@ from negmon.errors import ModelError
 from negmon.model.artifact import read_meta, resolve
 from negmon.normalize import Normalized
 
-__all__ = ["HEADS", "Model", "fuse", "head_slices", "load_model", "softmax"]
+__all__ = ["HEADS", "Model", "decide", "fuse", "head_slices", "load_model", "softmax"]
 
 HEADS = ("sentiment", "topic", "needs_reply", "priority")
 
@@ -50,6 +50,27 @@ def fuse(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
     (``weight`` for ``q``)."""
     z = (1 - weight) * np.log(np.maximum(p, 1e-12)) + weight * np.log(np.maximum(q, 1e-12))
     return softmax(z)
+
+
+def decide(
+    reply: np.ndarray, urgent: np.ndarray | None, thresholds: dict[str, float], meta: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decision rule: (needs_reply, urgent) as boolean arrays from the reply and urgent probabilities.
+
+    A post needs a reply when its reply score reaches ``thresholds["needs_reply"]``; it is urgent when it needs
+    a reply and its urgent score reaches ``thresholds["urgent"]``. For models whose ``meta.json`` says
+    ``"decision": {"urgent_implies_reply": true}`` (their priority head learned urgent against every other
+    post, not only against normal replies) an urgent score over its threshold flags the post by itself, so
+    urgency never hangs on the reply head.
+    """
+    reply = np.asarray(reply, dtype=np.float64)
+    flagged = reply >= thresholds.get("needs_reply", 0.5)
+    if urgent is None:
+        return flagged, np.zeros_like(flagged)
+    hot = np.asarray(urgent, dtype=np.float64) >= thresholds.get("urgent", 0.5)
+    if meta.get("decision", {}).get("urgent_implies_reply"):
+        flagged = flagged | hot
+    return flagged, flagged & hot
 
 
 def load_model(name_or_path: str | Path, *, verify: bool = True) -> Model:

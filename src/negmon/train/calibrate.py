@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["fit_temperature", "threshold_for_recall"]
+__all__ = ["fit_temperature", "threshold_for_recall", "thresholds_on_slices"]
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -57,3 +57,22 @@ def threshold_for_recall(scores: np.ndarray, y: np.ndarray, min_recall: float) -
     k = int(np.ceil(min_recall * len(pos)))
     # every positive scoring >= the k-th best positive is recalled
     return float(pos[max(k, 1) - 1])
+
+
+def thresholds_on_slices(p_reply: np.ndarray, y_reply: np.ndarray, p_urgent: np.ndarray, y_urgent: np.ndarray,
+                         slices: list[np.ndarray], reply_recall: float, urgent_recall: float) -> dict[str, float]:
+    """Thresholds for the rule "urgent score over its threshold flags a post by itself".
+
+    All arrays run over the same dev rows: ``y_reply`` is 1, 0 or -1 (no label), ``y_urgent`` is 1 for an
+    urgent post, 0 for another post that needs a reply, -1 otherwise. Each threshold is the highest whose recall
+    reaches its target on all rows and on each of ``slices`` (boolean masks) that holds positives, rounded down.
+    """
+    out = {}
+    everything = np.ones(len(p_reply), bool)
+    for name, score, y, recall in (("needs_reply", p_reply, y_reply, reply_recall),
+                                   ("urgent", p_urgent, y_urgent, urgent_recall)):
+        rows = y >= 0
+        ts = [threshold_for_recall(score[rows & g], y[rows & g], recall)
+              for g in [everything, *slices] if (y[rows & g] == 1).any()]
+        out[name] = round_down(min(ts)) if ts else 0.5
+    return out

@@ -25,12 +25,24 @@ DATA_LICENCES = {
         "negmon corpus: posts written by the negmon project (corpus/posts, train split)",
         "same licence as negmon",
     ),
+    "real": (
+        "negmon real slice: the project's labels (corpus/real/labels.jsonl, train split) on real posts of "
+        "RuSentiment, RuSentiTweet, SentiRuEval-2015, the Skoltech inappropriate-messages sets and CEDR",
+        "labels: same licence as negmon; texts: their sets' licences (CC BY-NC-SA 4.0 where stated)",
+    ),
 }
 EVAL_SETS = {
     "rusentiment-test": "RuSentiment official test file (3 classes: speech and skip rows dropped)",
     "rusentitweet-test": "RuSentiTweet test file (3 classes: speech and skip rows dropped)",
     "sentirueval-test": "SentiRuEval-2015 test_etalon, banks + telecoms (tweet label from its companies' values)",
     "corpus-dev": "negmon corpus dev split (project-written posts, all heads)",
+    "corpus-dev-realistic": "the part of corpus dev written the way residents write (batch 3 and counterfactual "
+                            "rewrites, corpus/REALISTIC.md)",
+    "real-dev": "the dev half of the real slice: real posts of ../shared/data labelled by the project in two blind "
+                "passes (few need a reply)",
+    "blind": "the blind realistic set (corpus/blind): written after the guidelines and style brief were frozen by "
+             "writers who never saw the training data, labelled blind; never used for training, thresholds, "
+             "early stopping or model choice",
 }
 
 
@@ -77,6 +89,11 @@ def finish_model(out: Path, meta: dict[str, Any], files: list[str]) -> None:
             [{"name": DATA_LICENCES["corpus"][0], "licence": DATA_LICENCES["corpus"][1]}]
             if meta.get("training", {}).get("config", {}).get("corpus")
             else []
+        )
+        + (
+            [{"name": DATA_LICENCES["real"][0], "licence": DATA_LICENCES["real"][1]}]
+            if meta.get("training", {}).get("config", {}).get("real")
+            else []
         ),
     )
     write_meta(out, meta, files)
@@ -117,6 +134,16 @@ def _training_line(tr: dict[str, Any]) -> str:
     return line + "."
 
 
+def _decision_line(d: dict[str, Any] | None) -> str:
+    if not d:
+        return ""
+    return (f"\nDecision rule: an urgent score over its threshold flags a post by itself (urgency never hangs on the "
+            f"reply head). Both thresholds were chosen on {', '.join(f'`{s}`' for s in d['thresholds_chosen_on'])}: "
+            f"each is the highest whose recall reaches its target (needs_reply {d['needs_reply_recall']}, urgent "
+            f"{d['urgent_recall']}) on every one of them. The temperatures were fitted on the whole dev set; the "
+            "`blind` set chose nothing.\n")
+
+
 def render_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) from ``meta``: what it predicts, how well, on what data, under which licences."""
     heads = ", ".join(f"`{h}` ({len(s['labels'])} labels)" for h, s in meta["heads"].items())
@@ -141,7 +168,7 @@ Heads: {heads}.{" Missing heads (their Result fields are None): " + ", ".join(mi
 (which posts need a reply, on what topic, how urgently, and the author's sentiment). Not for decisions about
 people: a flag is a suggestion for a human operator. Scores are calibrated by temperature scaling on dev data;
 decision thresholds (`meta.json["thresholds"]`): {meta.get("thresholds") or "none (argmax)"}.
-
+{_decision_line(meta.get("decision"))}
 ## Evaluation (held-out sets; none of their texts were used in training)
 
 {_table(meta.get("metrics", {}))}

@@ -34,7 +34,9 @@ SENTIMENT_SETS = ("rusentiment", "rusentitweet", "sentirueval", "open_sentiment"
 
 @dataclass
 class DataConfig:
-    """Which data to train on. ``corpus_folder`` defaults to the repository's ``corpus/posts``."""
+    """Which data to train on. ``corpus_folder`` defaults to the repository's ``corpus/posts``; ``real`` adds
+    the real slice (``corpus/real/labels.jsonl``, texts read from ../shared/data); ``corpus_exclude`` drops the
+    corpus files whose names start with any of its prefixes from train and dev (ablations: ``["cf_"]``)."""
 
     sentiment_sets: list[str] = field(default_factory=lambda: list(SENTIMENT_SETS))
     corpus: bool = True
@@ -42,6 +44,8 @@ class DataConfig:
     other_from_sentiment: int = 3000
     extra_train: list[str] = field(default_factory=list)
     seed: int = 13
+    real: bool = False
+    corpus_exclude: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         bad = [s for s in self.sentiment_sets if s not in SENTIMENT_SETS]
@@ -53,7 +57,10 @@ class DataConfig:
 
 @dataclass
 class LinearConfig:
-    """The fast tier: hashed TF-IDF features and logistic regression per head, C chosen on held-out data."""
+    """The fast tier: hashed TF-IDF features and logistic regression per head, C chosen on held-out data.
+
+    ``realistic_repeat``, ``real_repeat``, ``urgent_vs_all``, ``reply_recall`` and ``urgent_recall`` mean what
+    they mean for :class:`TransformerConfig`."""
 
     dim: int = 1 << 18
     char_min: int = 2
@@ -61,6 +68,11 @@ class LinearConfig:
     C: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
     class_weight: str | None = "balanced"
     max_iter: int = 2000
+    realistic_repeat: int = 1
+    real_repeat: int = 1
+    urgent_vs_all: bool = False
+    reply_recall: float = 0.95
+    urgent_recall: float = 0.9
 
     def __post_init__(self) -> None:
         if not self.C or any(c <= 0 for c in self.C):
@@ -87,6 +99,18 @@ class TransformerConfig:
     starting weights; the packed model is the average of this run's weights and theirs (this run's own
     weights are kept in ``<work>/<id>/torch``, the average in ``<work>/<id>/torch-soup``).
 
+    ``max_dev_sentiment_rows`` caps the sentiment-set rows of dev that early stopping looks at (0: all); the
+    calibration after training uses the whole dev set.
+
+    Repeats: the corpus's first batches ``corpus_repeat`` times, its posts written the way residents write
+    (``corpus/posts/real_*``, ``cf_*``) ``realistic_repeat`` times (0: as the corpus), the real slice
+    ``real_repeat`` times (0: once).
+
+    Decision rule: with ``urgent_vs_all`` the priority head learns urgent posts against every other post
+    (no-reply posts count as not urgent), an urgent score over its threshold flags a post by itself
+    (``meta.json["decision"]``), and both thresholds are the highest whose recall reaches ``reply_recall`` and
+    ``urgent_recall`` on corpus dev and on each of its slices (the realistic posts, the real slice).
+
     Distillation: ``teacher`` names a trained model's float32 weights (``runs/<id>/torch``); the student keeps
     the teacher layers listed in ``student_layers`` (and its embeddings and heads) and learns from the
     teacher's soft scores on every head (weight ``distill_alpha``, temperature ``distill_temperature``) and
@@ -107,7 +131,13 @@ class TransformerConfig:
         default_factory=lambda: {"sentiment": 1.0, "topic": 1.0, "needs_reply": 1.0, "priority": 1.0}
     )
     corpus_repeat: int = 3
+    realistic_repeat: int = 0
+    real_repeat: int = 0
+    urgent_vs_all: bool = False
+    reply_recall: float = 0.95
+    urgent_recall: float = 0.9
     max_sentiment_rows: int = 0
+    max_dev_sentiment_rows: int = 0
     eval_every: int = 500
     patience: int = 3
     threads: int = 0
@@ -132,6 +162,11 @@ class TransformerConfig:
             raise InputError("a distillation config (teacher = ...) needs student_layers")
         if not 0 <= self.distill_alpha <= 1 or self.distill_temperature <= 0:
             raise InputError("distill_alpha must be in 0..1 and distill_temperature positive")
+        if not (0.5 <= self.reply_recall <= 1.0 and 0.5 <= self.urgent_recall <= 1.0):
+            raise InputError(f"reply_recall and urgent_recall must be in 0.5..1, got {self.reply_recall}, "
+                             f"{self.urgent_recall}")
+        if min(self.realistic_repeat, self.real_repeat) < 0:
+            raise InputError("realistic_repeat and real_repeat must be >= 0")
         if not 0.0 < self.partner_weight < 1.0:
             raise InputError(f"partner_weight must be between 0 and 1, got {self.partner_weight}")
         if bad_partner := set(self.partner_heads) - set(HEADS):

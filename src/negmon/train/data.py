@@ -28,6 +28,7 @@ __all__ = [
     "SENTIMENTS",
     "TOPICS",
     "dedupe",
+    "is_realistic",
     "load_corpus",
     "load_open_sentiment",
     "load_rusentiment",
@@ -166,11 +167,11 @@ def load_open_sentiment() -> list[Record]:
         ]
 
 
-def load_corpus(split: str | None = None, folder: Path | None = None) -> list[Record]:
+def load_corpus(split: str | None = None, folder: Path | None = None, pattern: str = "*.jsonl") -> list[Record]:
     """The project's own labelled posts (``corpus/posts/*.jsonl``), all heads; ``split`` is train or dev."""
     folder = folder or REPO / "corpus" / "posts"
     out = []
-    for f in sorted(folder.glob("*.jsonl")):
+    for f in sorted(folder.glob(pattern)):
         for line in f.read_text("utf-8").splitlines():
             if not line.strip():
                 continue
@@ -186,9 +187,18 @@ def load_corpus(split: str | None = None, folder: Path | None = None) -> list[Re
                     needs_reply=p["needs_reply"],
                     priority=p["priority"],
                 )
-                | {"id": p["id"]}
+                | {"id": p["id"], "file": f.stem}
             )
     return out
+
+
+REALISTIC_FILES = ("real_", "cf_")
+
+
+def is_realistic(record: Record) -> bool:
+    """True for corpus posts written the way residents write (``corpus/REALISTIC.md``): batch 3
+    (``posts/real_*.jsonl``) and the counterfactual rewrites (``posts/cf_*.jsonl``)."""
+    return str(record.get("file", "")).startswith(REALISTIC_FILES)
 
 
 _KEY_STRIP = re.compile(r"https?://\S+|@\w+|[^\w]+")
@@ -260,23 +270,33 @@ def test_texts() -> list[str]:
 
 
 def training_records(
-    sets: Iterable[str], *, corpus: bool, corpus_folder: Path | None, other_from_sentiment: int, seed: int
+    sets: Iterable[str], *, corpus: bool, corpus_folder: Path | None, other_from_sentiment: int, seed: int,
+    real: bool = False, corpus_exclude: Iterable[str] = (),
 ) -> tuple[list[Record], list[Record]]:
     """(train, dev) records for all heads.
 
     Train: the sentiment sets (deduplicated, every test text removed, corpus dev texts removed), the corpus
     train split, and ``other_from_sentiment`` real posts of RuSentiment/RuSentiTweet that mention no public
     matter, labelled topic ``other`` / needs_reply false. Dev: the corpus dev split plus a 5% stratified
-    hold-out of the sentiment pool (for choosing hyper-parameters and early stopping).
+    hold-out of the sentiment pool (for choosing hyper-parameters and early stopping). With ``real``, the real
+    slice (``corpus/real/labels.jsonl``: real posts of ../shared/data labelled by the project) adds its train
+    half to train and its dev half to dev, and none of its texts stays in the sentiment pool.
     """
     import random
 
     rng = random.Random(seed)
-    corpus_train = load_corpus("train", corpus_folder) if corpus else []
-    corpus_dev = load_corpus("dev", corpus_folder) if corpus else []
+    drop = tuple(corpus_exclude)
+    corpus_train = [r for r in load_corpus("train", corpus_folder) if not drop or not r["file"].startswith(drop)] if corpus else []
+    corpus_dev = [r for r in load_corpus("dev", corpus_folder) if not drop or not r["file"].startswith(drop)] if corpus else []
+    real_train: list[Record] = []
+    real_dev: list[Record] = []
+    if real:
+        from negmon.train.real import load_real
+
+        real_train, real_dev = load_real("train"), load_real("dev")
     sets = list(sets)
-    exclude = (test_texts() if sets or shared_data_dir() else []) + [r["text"] for r in corpus_dev]
-    pool = dedupe(sentiment_pool(sets), exclude=exclude + [r["text"] for r in corpus_train])
+    exclude = (test_texts() if sets or shared_data_dir() else []) + [r["text"] for r in corpus_dev + real_dev]
+    pool = dedupe(sentiment_pool(sets), exclude=exclude + [r["text"] for r in corpus_train + real_train])
     rng.shuffle(pool)
     by_label: dict[str, list[Record]] = {}
     for r in pool:
@@ -296,6 +316,6 @@ def training_records(
         ]
         for i in rng.sample(cands, min(other_from_sentiment, len(cands))):
             sent_train[i] = {**sent_train[i], "topic": "other", "needs_reply": False, "priority": None}
-    train = sent_train + corpus_train
+    train = sent_train + corpus_train + real_train
     rng.shuffle(train)
-    return train, corpus_dev + sent_dev
+    return train, corpus_dev + real_dev + sent_dev

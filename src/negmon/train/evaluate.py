@@ -1,7 +1,9 @@
 """Evaluate a model on a labelled set: per-head accuracy, macro-F1, per-class P/R/F1, ECE, confusion matrix.
 
 ``negmon evaluate MODEL DATA --out DIR`` writes ``DIR/metrics.json`` and PNG plots. DATA is a named set
-(``rusentiment-test``, ``rusentitweet-test``, ``sentirueval-test``, ``corpus-dev``) or a JSONL/CSV file with
+(``rusentiment-test``, ``rusentitweet-test``, ``sentirueval-test``, ``corpus-dev``; ``corpus-dev-realistic``:
+its posts written the way residents write, batch 3 and the counterfactual rewrites; ``real-dev``: the dev half
+of the labelled real posts of ../shared/data; ``blind``: the blind realistic set, never trained or tuned on) or a JSONL/CSV file with
 a ``text`` column and any of the label columns ``sentiment``, ``topic``, ``needs_reply``, ``priority``.
 """
 
@@ -26,7 +28,16 @@ NAMED_SETS = {
     "rusentitweet-test": lambda: D.load_rusentitweet("test"),
     "sentirueval-test": lambda: D.load_sentirueval("test"),
     "corpus-dev": lambda: D.load_corpus("dev"),
+    "corpus-dev-realistic": lambda: [r for r in D.load_corpus("dev") if D.is_realistic(r)],
+    "real-dev": lambda: _real("dev"),
+    "blind": lambda: D.load_corpus(folder=D.REPO / "corpus" / "blind", pattern="blind_*.jsonl"),
 }
+
+
+def _real(split: str) -> list[dict[str, Any]]:
+    from negmon.train.real import load_real
+
+    return load_real(split)
 
 
 def _bool(v: Any) -> bool | None:
@@ -146,13 +157,26 @@ def evaluate(model: Any, records: list[dict[str, Any]], batch_size: int = 64) ->
             idx = [i for i, r in enumerate(records) if r.get(h)]
             if idx:
                 res["heads"][h] = head_metrics([records[i][h] for i in idx], P[h][idx], heads[h]["labels"])
+    if "topic" in heads:  # the topic of the posts an official must answer, the one routing depends on
+        idx = [i for i, r in enumerate(records) if r.get("topic") and r.get("needs_reply")]
+        if idx:
+            res["heads"]["topic_reply"] = head_metrics([records[i]["topic"] for i in idx], P["topic"][idx],
+                                                       heads["topic"]["labels"])
     if "needs_reply" in heads:
         idx = [i for i, r in enumerate(records) if r.get("needs_reply") is not None]
         if idx:
+            from negmon.model import decide
+
+            reply = P["needs_reply"][idx, 1]
+            t = thresholds.get("needs_reply", 0.5)
+            flagged, _ = decide(reply, P["priority"][idx, 1] if "priority" in heads else None, thresholds,
+                                model.meta)
+            # the score of a post flagged by its urgent score alone is lifted to the threshold, so that the
+            # thresholded metrics are those of the classifier's decision
             res["heads"]["needs_reply"] = _binary(
                 [records[i]["needs_reply"] for i in idx],
-                P["needs_reply"][idx, 1],
-                thresholds.get("needs_reply", 0.5),
+                np.where(flagged, np.maximum(reply, t), reply),
+                t,
                 "yes",
                 "no",
             )

