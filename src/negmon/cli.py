@@ -252,7 +252,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         from negmon.train.run import train
     except ImportError as e:
         return _fail(f"training needs the [train] extra ({e.name} is missing): pip install 'negmon[train]'")
-    print(f"model written to {train(a.config, repack=a.repack)}")
+    print(f"model written to {train(a.config, repack=a.repack, recalibrate=a.recalibrate)}")
     return 0
 
 
@@ -302,6 +302,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("config")
     t.add_argument("--repack", action="store_true",
                    help="no training: rebuild the model folder from the float32 weights a finished run kept")
+    t.add_argument("--recalibrate", action="store_true",
+                   help="no training: choose the packed model's decision thresholds again on dev, as the config says")
     t.set_defaults(fn=_cmd_train)
 
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled set; writes JSON and plots")

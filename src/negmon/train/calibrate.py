@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["fit_temperature", "threshold_for_recall", "thresholds_on_slices"]
+__all__ = ["decision_meta", "decision_slices", "fit_temperature", "threshold_for_recall", "thresholds_on_slices"]
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -76,3 +76,23 @@ def thresholds_on_slices(p_reply: np.ndarray, y_reply: np.ndarray, p_urgent: np.
               for g in [everything, *slices] if (y[rows & g] == 1).any()]
         out[name] = round_down(min(ts)) if ts else 0.5
     return out
+
+
+def decision_slices(dev: list[dict]) -> dict[str, np.ndarray]:
+    """The dev slices whose recall the thresholds must reach beside the whole dev set: the corpus posts written
+    the way residents write (``corpus-dev-realistic``). The real slice's dev half counts in the whole dev set;
+    alone (49 posts that need a reply) it is too small to hold a recall target of its own."""
+    from negmon.train.data import is_realistic
+
+    masks = {"corpus-dev-realistic": np.array([is_realistic(r) for r in dev], bool)}
+    return {k: m for k, m in masks.items() if m.any()}
+
+
+def decision_meta(slices: dict[str, np.ndarray], real_dev: bool, reply_recall: float, urgent_recall: float) -> dict:
+    """``meta.json["decision"]`` of a model whose urgent score flags a post by itself."""
+    return {
+        "urgent_implies_reply": True,
+        "thresholds_chosen_on": ["corpus-dev" + (" + real-dev" if real_dev else ""), *slices],
+        "needs_reply_recall": reply_recall, "urgent_recall": urgent_recall,
+        "rule": "the highest threshold whose recall reaches the target on the whole dev set and on each slice",
+    }

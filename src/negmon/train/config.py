@@ -60,7 +60,7 @@ class LinearConfig:
     """The fast tier: hashed TF-IDF features and logistic regression per head, C chosen on held-out data.
 
     ``realistic_repeat``, ``real_repeat``, ``urgent_vs_all``, ``reply_recall`` and ``urgent_recall`` mean what
-    they mean for :class:`TransformerConfig`."""
+    they mean for :class:`TransformerConfig`; ``heads`` lists the heads to train (all four by default)."""
 
     dim: int = 1 << 18
     char_min: int = 2
@@ -70,6 +70,7 @@ class LinearConfig:
     max_iter: int = 2000
     realistic_repeat: int = 1
     real_repeat: int = 1
+    heads: list[str] = field(default_factory=lambda: list(HEADS))
     urgent_vs_all: bool = False
     reply_recall: float = 0.95
     urgent_recall: float = 0.9
@@ -77,6 +78,8 @@ class LinearConfig:
     def __post_init__(self) -> None:
         if not self.C or any(c <= 0 for c in self.C):
             raise InputError(f"C must be a non-empty list of positive numbers, got {self.C}")
+        if not self.heads or set(self.heads) - set(HEADS):
+            raise InputError(f"heads must be some of {list(HEADS)}, got {self.heads}")
         if self.class_weight not in (None, "balanced"):
             raise InputError(f"class_weight must be 'balanced' or absent, got {self.class_weight!r}")
 

@@ -16,7 +16,14 @@ import numpy as np
 from negmon.model.features import FeatureConfig, featurize_counts
 from negmon.normalize import normalize
 from negmon.train import data as D
-from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall, thresholds_on_slices
+from negmon.train.calibrate import (
+    decision_meta,
+    decision_slices,
+    fit_temperature,
+    round_down,
+    threshold_for_recall,
+    thresholds_on_slices,
+)
 from negmon.train.config import TrainConfig
 
 __all__ = ["HEAD_LABELS", "head_targets", "select_logistic", "train_linear"]
@@ -133,6 +140,8 @@ def train_linear(cfg: TrainConfig) -> Path:
     selection: dict[str, Any] = {}
     dev_p1: dict[str, np.ndarray] = {}
     for head, labels in HEAD_LABELS.items():
+        if head not in lc.heads:
+            continue
         rows, y = head_targets(train, head, urgent_vs_all=lc.urgent_vs_all)
         drows, dy = head_targets(dev, head, urgent_vs_all=lc.urgent_vs_all)
         if len(set(y.tolist())) < 2:
@@ -172,14 +181,11 @@ def train_linear(cfg: TrainConfig) -> Path:
     if lc.urgent_vs_all and len(dev_p1) == 2:
         y_reply = np.array([-1 if r.get("needs_reply") is None else int(r["needs_reply"]) for r in dev])
         y_urgent = np.array([int(r.get("priority") == "urgent") if r.get("needs_reply") else -1 for r in dev])
-        slices = {"corpus-dev-realistic": np.array([D.is_realistic(r) for r in dev], bool),
-                  "real-dev": np.array([r["source"].startswith("real/") for r in dev], bool)}
+        slices = decision_slices(dev)
         thresholds = thresholds_on_slices(dev_p1["needs_reply"], y_reply, dev_p1["priority"], y_urgent,
-                                          [m for m in slices.values() if m.any()], lc.reply_recall, lc.urgent_recall)
-        decision = {"urgent_implies_reply": True,
-                    "thresholds_chosen_on": ["corpus-dev", *(k for k, m in slices.items() if m.any())],
-                    "needs_reply_recall": lc.reply_recall, "urgent_recall": lc.urgent_recall,
-                    "rule": "the highest threshold whose recall reaches the target on corpus dev and on each slice"}
+                                          list(slices.values()), lc.reply_recall, lc.urgent_recall)
+        decision = decision_meta(slices, any(r["source"].startswith("real/") for r in dev), lc.reply_recall,
+                                 lc.urgent_recall)
 
     out = Path(cfg.out)
     if out.exists():

@@ -331,10 +331,10 @@ def train_transformer(cfg: TrainConfig) -> Path:
         "realistic": ([r for r in train if D.is_realistic(r)], tc.realistic_repeat or tc.corpus_repeat),
         "real": ([r for r in train if r["source"].startswith("real/")], tc.real_repeat or 1),
     }
-    for rows, k in groups.values():
-        train = train + rows * max(0, k - 1)
+    for members, k in groups.values():
+        train = train + members * max(0, k - 1)
     log.info("train rows %d (%s), dev rows %d", len(train),
-             ", ".join(f"{g} {len(rows)} x{k}" for g, (rows, k) in groups.items()), len(dev))
+             ", ".join(f"{g} {len(m)} x{k}" for g, (m, k) in groups.items()), len(dev))
 
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     pad_id = tokenizer.token_to_id("<pad>")
@@ -594,9 +594,10 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
     packed = TransformerModel(out, stub)
     ids, _ = packed.encode([normalize(r["text"][:20_000]) for r in dev])
     tc = cfg.transformer
-    slices = {"corpus-dev-realistic": np.array([D.is_realistic(r) for r in dev], bool),
-              "real-dev": np.array([r["source"].startswith("real/") for r in dev], bool)}
-    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev, [m for m in slices.values() if m.any()],
+    from negmon.train.calibrate import decision_meta, decision_slices
+
+    slices = decision_slices(dev)
+    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev, list(slices.values()),
                                    urgent_vs_all=tc.urgent_vs_all, reply_recall=tc.reply_recall,
                                    urgent_recall=tc.urgent_recall)
     del packed
@@ -620,12 +621,8 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
         "training": training,
     }
     if tc.urgent_vs_all:
-        meta["decision"] = {
-            "urgent_implies_reply": True,
-            "thresholds_chosen_on": ["corpus-dev", *(k for k, m in slices.items() if m.any())],
-            "needs_reply_recall": tc.reply_recall, "urgent_recall": tc.urgent_recall,
-            "rule": "the highest threshold whose recall reaches the target on corpus dev and on each slice",
-        }
+        meta["decision"] = decision_meta(slices, any(r["source"].startswith("real/") for r in dev), tc.reply_recall,
+                                         tc.urgent_recall)
     if cfg.transformer.partner:
         meta["ensemble"] = _partner_spec(cfg, out)
     from negmon.train.card import finish_model
