@@ -2,7 +2,7 @@
 
     python benchmarks/ablation.py [--config configs/fast.toml] [--C 4.0]
 
-Rows: the config as it is; without the realistic batch (``corpus/posts/real_*``); without the counterfactual
+Rows (the topic, needs_reply and priority heads; sentiment does not use these sources): the config as it is; without the realistic batch (``corpus/posts/real_*``); without the counterfactual
 rewrites (``cf_*``); without the real slice; without all three (the data of negmon 0.2). Each row is a fresh
 ``negmon train`` of the linear tier (one C for every row, so that only the data differs), with its own thresholds
 chosen on its own dev set, measured on the blind realistic set, the real slice's dev half and corpus dev's
@@ -50,6 +50,7 @@ def main() -> None:
             for k, v in change.items():
                 setattr(cfg.data, k, v)
             cfg.linear.C = [a.C]
+            cfg.linear.heads = ["topic", "needs_reply", "priority"]  # sentiment does not depend on these sources
             cfg.out = str(Path(tmp) / "model")
             t0 = time.time()
             model = load_model(train_linear(cfg))

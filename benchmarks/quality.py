@@ -6,7 +6,8 @@ Systems, all trained on the same data (the training config recorded in the defau
   default  the shipped transformer (fine-tuned encoder with four heads)
   fast     the shipped linear tier (hashed TF-IDF n-grams + logistic regression)
   frozen   logistic regression on frozen multilingual-e5-small embeddings ("query: " prefix, mean pooling,
-           L2 norm; computed under bfloat16 autocast) of the same training texts, C chosen on the same dev set
+           L2 norm; under bfloat16 autocast where the CPU has AVX-512) of the same training rows as the default
+           (its config's max_sentiment_rows cap included), C chosen on the same dev set
   --extra NAME=PATH  any other model folder beside them (e.g. the previous release, to compare)
 Sets: RuSentiment test and RuSentiTweet test (3 classes), SentiRuEval-2015 test, corpus dev (every head), its
 realistic part (posts written the way residents write), real-dev (real posts of ../shared/data labelled by the
@@ -59,8 +60,10 @@ def embed(texts: list[str], backbone: Path, batch: int = 64) -> np.ndarray:
     order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     t0 = time.time()
-    # bfloat16 autocast: embeddings within cosine 0.9999 of float32 (benchmarks/encoder.py), ~2x faster with AMX
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    # bfloat16 autocast: embeddings within cosine 0.9999 of float32 (benchmarks/encoder.py), ~2x faster with AMX;
+    # on CPUs without AVX-512 torch emulates bf16 and runs ~6x slower than float32, so it stays float32 there
+    fast_bf16 = "AVX512" in torch.backends.cpu.get_cpu_capability()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16):
         for k in range(0, len(order), batch):
             idx = order[k : k + batch]
             width = max(len(enc[i]) for i in idx)
@@ -122,6 +125,7 @@ def main() -> None:
     ap.add_argument("--no-frozen", action="store_true")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=PATH")
     ap.add_argument("--sets", nargs="*", default=SETS)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "quality.json"))
     a = ap.parse_args()
 
     from negmon.model import load_model
@@ -137,6 +141,11 @@ def main() -> None:
         train, dev = D.training_records(cfg.get("sentiment_sets", []), corpus=cfg.get("corpus", True),
                                         corpus_folder=None, other_from_sentiment=cfg.get("other_from_sentiment", 0),
                                         seed=cfg.get("seed", 13), real=cfg.get("real", False))
+        cap = systems["default"].meta.get("training", {}).get("transformer", {}).get("max_sentiment_rows", 0)
+        if cap:  # the rows the default was trained on: every corpus and real-slice row, the first `cap` others
+            own = ("corpus", "real/")
+            train = [r for r in train if r["source"].startswith(own)] + [
+                r for r in train if not r["source"].startswith(own)][:cap]
         systems["frozen e5 + LR"] = FrozenPeer(Path(a.backbone), train, dev, systems["default"].meta)
     results: dict[str, Any] = {}
     for name in a.sets:
@@ -163,7 +172,7 @@ def main() -> None:
                   f"precision {pr.get('precision', float('nan')):.3f}")
     slim = {s: {n: {h: {k: v for k, v in m.items() if k not in ("confusion", "per_class")} for h, m in per.items()}
                 for n, per in sys.items()} for s, sys in results.items()}
-    out = ROOT / "benchmarks" / "results" / "quality.json"
+    out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"models": {n: m.meta["id"] for n, m in systems.items()}, "results": slim},
                               indent=1) + "\n", "utf-8")

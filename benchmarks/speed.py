@@ -147,8 +147,8 @@ def _import_time() -> float:
 
 def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thresholds: dict[str, float],
                       temperatures: dict[str, float], partner: dict[str, Any] | None = None,
-                      ) -> tuple[list[list[Any]], np.ndarray]:
-    from negmon.model import fuse, softmax
+                      meta: dict[str, Any] | None = None) -> tuple[list[list[Any]], np.ndarray]:
+    from negmon.model import decide, fuse, softmax
 
     col, probs = 0, {}
     for h in HEADS:
@@ -157,13 +157,14 @@ def _reference_labels(logits: np.ndarray, meta_heads: dict[str, list[str]], thre
         col += k
     if partner:  # the model's late fusion, applied to the reference's probabilities the same way
         for h in partner["heads"]:
-            probs[h] = fuse(probs[h], partner["probs"][h], partner["weight"])
+            probs[h] = fuse(probs[h], partner["probs"][h], partner["weights"][h])
     labels = []
+    flagged, hot = decide(probs["needs_reply"][:, 1], probs["priority"][:, 1], thresholds, meta or {})
     for i in range(len(logits)):
         sent = meta_heads["sentiment"][int(probs["sentiment"][i].argmax())]
         topic = meta_heads["topic"][int(probs["topic"][i].argmax())]
-        reply = bool(probs["needs_reply"][i, 1] >= thresholds.get("needs_reply", 0.5))
-        prio = ("urgent" if probs["priority"][i, 1] >= thresholds.get("urgent", 0.5) else "normal") if reply else None
+        reply = bool(flagged[i])
+        prio = ("urgent" if hot[i] else "normal") if reply else None
         labels.append([sent, topic, reply, prio])
     scores = np.stack([probs["sentiment"].max(1), probs["needs_reply"][:, 1], probs["priority"][:, 1]], 1)
     return labels, scores
@@ -219,14 +220,14 @@ def main() -> None:
     temps = {h: v.get("temperature", 1.0) for h, v in teacher_meta["heads"].items()}
     partner = None
     if meta.get("ensemble"):  # the partner as the model's own loader finds and checks it
-        from negmon.model import load_model
+        from negmon.model import load_model, partner_weights
         from negmon.normalize import normalize
 
         pm = load_model(a.model).partner  # type: ignore[attr-defined]
-        partner = {**meta["ensemble"],
+        partner = {**meta["ensemble"], "weights": partner_weights(meta["ensemble"]),
                    "probs": pm.predict([normalize(t[: meta.get("max_chars", 20_000)]) for t in texts])}
     ref_labels, ref_scores = _reference_labels(np.array(ref["logits"]), rows["(b) negmon default"]["meta_heads"],
-                                               teacher_meta.get("thresholds", {}), temps, partner)
+                                               teacher_meta.get("thresholds", {}), temps, partner, teacher_meta)
     agreement: dict[str, dict[str, float]] = {}
     for name in ("(b) negmon default", "(c) negmon fast"):
         r = rows[name]

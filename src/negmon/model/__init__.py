@@ -11,7 +11,7 @@ from negmon.errors import ModelError
 from negmon.model.artifact import read_meta, resolve
 from negmon.normalize import Normalized
 
-__all__ = ["HEADS", "Model", "decide", "fuse", "head_slices", "load_model", "softmax"]
+__all__ = ["HEADS", "Model", "decide", "fuse", "head_slices", "load_model", "partner_weights", "softmax"]
 
 HEADS = ("sentiment", "topic", "needs_reply", "priority")
 
@@ -50,6 +50,12 @@ def fuse(p: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
     (``weight`` for ``q``)."""
     z = (1 - weight) * np.log(np.maximum(p, 1e-12)) + weight * np.log(np.maximum(q, 1e-12))
     return softmax(z)
+
+
+def partner_weights(ensemble: dict[str, Any]) -> dict[str, float]:
+    """The partner's weight per fused head of ``meta.json["ensemble"]``: ``weights[head]``, else ``weight``."""
+    per_head = ensemble.get("weights", {})
+    return {h: float(per_head.get(h, ensemble["weight"])) for h in ensemble.get("heads", ())}
 
 
 def decide(

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from negmon.errors import ModelError, ModelIntegrityError
-from negmon.model import Model, fuse, head_slices, softmax
+from negmon.model import Model, fuse, head_slices, partner_weights, softmax
 from negmon.normalize import Normalized
 
 __all__ = ["TransformerModel"]
@@ -67,7 +67,7 @@ class TransformerModel:
         self._width = max((sl.stop for sl in self.slices.values()), default=0)
         self.partner: Model | None = None
         self.partner_heads: tuple[str, ...] = ()
-        self.partner_weight = 0.0
+        self.partner_weights: dict[str, float] = {}
         if meta.get("ensemble"):
             self._load_partner(meta["ensemble"])
 
@@ -93,7 +93,7 @@ class TransformerModel:
             if partner.meta["heads"].get(h, {}).get("labels") != self.meta["heads"][h]["labels"]:
                 raise ModelError(f"model {mid}: partner {ens['model']} has other labels for head {h}")
         self.partner, self.partner_heads = partner, heads
-        self.partner_weight = float(ens["weight"])
+        self.partner_weights = partner_weights(ens)
 
     def encode(self, posts: list[Normalized]) -> tuple[list[list[int]], np.ndarray]:
         """Token ids of each post (cut to ``max_tokens``) and whether it was cut."""
@@ -135,6 +135,6 @@ class TransformerModel:
         if self.partner is not None and posts:
             other = self.partner.predict(posts)
             for head in self.partner_heads:
-                res[head] = fuse(res[head], other[head], self.partner_weight)
+                res[head] = fuse(res[head], other[head], self.partner_weights[head])
         res["_truncated"] = cut
         return res

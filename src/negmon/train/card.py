@@ -123,7 +123,10 @@ def _training_line(tr: dict[str, Any]) -> str:
     line = f"Training rows: {tr.get('train_rows', '?')}; training took {tr.get('seconds', '?')} s"
     tc = tr.get("transformer", {})
     if tc.get("init"):
-        line += f", continuing from the weights in `{tc['init']}` (an earlier stage, with its own time)"
+        line += f", continuing from the weights in `{tc['init']}` (an earlier stage, with its own time"
+        if tr.get("recovered_from"):
+            line += f": the float32 weights recovered from the packed graph of {tr['recovered_from']}"
+        line += ")"
     if tc.get("teacher"):
         line += f", distilled from `{tc['teacher']}` (layers {tc.get('student_layers')})"
     if tc.get("soup"):

@@ -96,7 +96,8 @@ class TransformerConfig:
 
     Late fusion: ``partner`` names a packed linear model (the fast tier, ``models/fast``) whose calibrated
     probabilities for the heads in ``partner_heads`` are combined with the encoder's as a weighted geometric
-    mean (``partner_weight`` for the partner); the packed model records the partner's id and file hashes.
+    mean (``partner_weight`` for the partner, or ``partner_weights[head]`` where given); the packed model records
+    the partner's id and file hashes.
 
     Model soup: ``soup`` lists the float32 weights (``runs/<id>/torch``) of other fine-tunes from the same
     starting weights; the packed model is the average of this run's weights and theirs (this run's own
@@ -154,6 +155,7 @@ class TransformerConfig:
     partner: str = ""
     partner_heads: list[str] = field(default_factory=lambda: ["topic"])
     partner_weight: float = 0.5
+    partner_weights: dict[str, float] = field(default_factory=dict)
     soup: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -172,6 +174,10 @@ class TransformerConfig:
             raise InputError("realistic_repeat and real_repeat must be >= 0")
         if not 0.0 < self.partner_weight < 1.0:
             raise InputError(f"partner_weight must be between 0 and 1, got {self.partner_weight}")
+        if any(not 0.0 < w < 1.0 for w in self.partner_weights.values()) or set(self.partner_weights) - set(
+                self.partner_heads):
+            raise InputError(f"partner_weights must give heads of partner_heads weights between 0 and 1, got "
+                             f"{self.partner_weights}")
         if bad_partner := set(self.partner_heads) - set(HEADS):
             raise InputError(f"partner_heads has unknown heads {sorted(bad_partner)}")
         bad = set(self.loss_weights) - set(HEADS)

