@@ -27,6 +27,12 @@ VARIANTS = {
     "- real slice": {"real": False},
     "- all three (0.2 data)": {"corpus_exclude": ["real_", "cf_"], "real": False},
 }
+QUICK = {  # --quick: one row per source
+    "all sources": {},
+    "- realistic batch": {"corpus_exclude": ["real_"]},
+    "- counterfactual pairs": {"corpus_exclude": ["cf_"]},
+    "- real slice": {"real": False},
+}
 SETS = ["blind", "real-dev", "corpus-dev-realistic"]
 
 
@@ -34,6 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default=str(ROOT / "configs" / "fast.toml"))
     ap.add_argument("--C", type=float, default=4.0)
+    ap.add_argument("--quick", action="store_true", help="leave out the row without all three")
     a = ap.parse_args()
 
     from negmon.model import load_model
@@ -45,7 +52,7 @@ def main() -> None:
     sets = {s: load_eval_set(s) for s in SETS}
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, change in VARIANTS.items():
+        for name, change in (QUICK if a.quick else VARIANTS).items():
             cfg = copy.deepcopy(base)
             for k, v in change.items():
                 setattr(cfg.data, k, v)

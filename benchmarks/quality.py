@@ -170,7 +170,7 @@ def main() -> None:
             print(f"  {n:15s} needs_reply F1 {nr.get('f1', float('nan')):.3f} (P {nr.get('precision', float('nan')):.3f} "
                   f"R {nr.get('recall', float('nan')):.3f})  urgent recall {pr.get('recall', float('nan')):.3f} "
                   f"precision {pr.get('precision', float('nan')):.3f}")
-    slim = {s: {n: {h: {k: v for k, v in m.items() if k not in ("confusion", "per_class")} for h, m in per.items()}
+    slim = {s: {n: {h: {k: v for k, v in m.items() if k != "confusion"} for h, m in per.items()}
                 for n, per in sys.items()} for s, sys in results.items()}
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
