@@ -165,8 +165,9 @@ def train_linear(cfg: TrainConfig) -> Path:
                 z = ((Xd @ W) + b) / T  # every dev row: the urgent rule scores posts of both classes
                 p1 = 1 / (1 + np.exp(-(z[:, 1] - z[:, 0])))
                 dev_p1[head] = p1
-                name = "needs_reply" if head == "needs_reply" else "urgent"
-                thresholds[name] = threshold_for_recall(p1[drows], dy, 0.95 if head == "needs_reply" else 0.9)
+                if not lc.urgent_vs_all:  # else both come from thresholds_on_slices below
+                    name = "needs_reply" if head == "needs_reply" else "urgent"
+                    thresholds[name] = threshold_for_recall(p1[drows], dy, 0.95 if head == "needs_reply" else 0.9)
         heads[head] = {"labels": labels, "temperature": round(T, 4)}
         selection[head] = {
             "C": C,
