@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,22 +39,35 @@ def to_post(obj: object, *, text_field: str = "text", id_field: str = "id") -> P
         text = obj[text_field]
         if not isinstance(text, str):
             raise TypeError(f"post field {text_field!r} must be str, got {type(text).__name__}")
-        raw_id = obj.get(id_field)
-        fields = {
-            k: (str(obj[k]) if obj.get(k) is not None else None) for k in ("region", "source", "created_at")
-        }
+        fields = {k: obj.get(k) for k in ("region", "source", "created_at")}
         used = {text_field, id_field, "region", "source", "created_at"}
         extra = {k: v for k, v in obj.items() if k not in used}
-        return Post(text, id=None if raw_id is None else str(raw_id), extra=extra, **fields)
+        return Post(text, id=obj.get(id_field), extra=extra, **fields)
     raise TypeError(
         f"a post must be str, a mapping with {text_field!r}, or negmon.Post; got {type(obj).__name__}"
     )
 
 
-def _localities(text: str, region: str | None) -> tuple[Any, ...]:
+def _visible(text: str) -> bool:
+    """Whether ``text`` has a letter, digit, punctuation mark or symbol (not only spaces, controls, marks)."""
+    return any(unicodedata.category(c)[0] not in "CZM" for c in text)
+
+
+def _localities(text: str, region: str | None, n: Normalized) -> tuple[Any, ...]:
+    """Localities of the original text, plus those that only the normalizer's repairs reveal (Latin
+    look-alike letters, Russian typed in Latin), mapped back to the original offsets."""
+    from dataclasses import replace
+
     from negmon.localities import extract_localities
 
-    return extract_localities(text, region=region)
+    found = list(extract_localities(text, region=region))
+    if n.flags & {"lookalike", "translit"} and n.source == text:
+        for loc in extract_localities(n.text, region=region):
+            s, e = n.source_span(loc.start, loc.end)
+            if all(e <= x.start or s >= x.end for x in found):
+                found.append(replace(loc, start=s, end=e, surface=text[s:e]))
+        found.sort(key=lambda x: x.start)
+    return tuple(found)
 
 
 class Classifier:
@@ -98,19 +112,41 @@ class Classifier:
         ``reasons=True`` fills ``Result.reasons`` for a post that needs a reply: the phrases that drove
         needs_reply and the topic.
         """
-        return self._run([to_post(post)], self.reasons if reasons is None else reasons)[0]
+        return self._run([self.prepare(post)], self.reasons if reasons is None else reasons)[0]
+
+    def prepare(self, post: PostLike) -> Post:
+        """The :class:`Post` that :meth:`classify` would see: checked, with its ``region`` hint resolved to
+        the official name (an unknown region raises :class:`~negmon.errors.InputError` with close matches).
+
+        Batch jobs call it per row to report a bad row before the model runs.
+        """
+        p = to_post(post)
+        if p.region is not None and self.localities:
+            from negmon.localities import check_region
+
+            official = check_region(p.region)
+            if official != p.region:
+                from dataclasses import replace
+
+                p = replace(p, region=official)
+        return p
 
     def classify_batch(
         self, posts: Iterable[PostLike], batch_size: int = 64, *, reasons: bool | None = None
     ) -> Iterator[Result]:
         """Classify many posts lazily, in chunks of ``batch_size``, keeping the input order."""
         explain = self.reasons if reasons is None else reasons
+        if isinstance(posts, str | bytes | Mapping | Post):
+            raise TypeError(
+                f"classify_batch() expects an iterable of posts, got one {type(posts).__name__}; "
+                "use classify() for a single post or wrap it in a list"
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         chunk: list[Post] = []
         for i, p in enumerate(posts):
             try:
-                chunk.append(to_post(p))
+                chunk.append(self.prepare(p))
             except (TypeError, InputError) as e:
                 raise type(e)(f"post #{i}: {e}") from None
             if len(chunk) == batch_size:
@@ -123,8 +159,8 @@ class Classifier:
 
     def _run(self, posts: list[Post], explain: bool = False) -> list[Result]:
         texts = [p.text[: self.max_chars] for p in posts]
-        live = [i for i, t in enumerate(texts) if t.strip()]
-        norms: dict[int, Normalized] = {i: normalize(texts[i]) for i in live}
+        norms: dict[int, Normalized] = {i: normalize(t) for i, t in enumerate(texts) if t.strip()}
+        live = [i for i, n in norms.items() if _visible(n.text)]
         probs: dict[str, np.ndarray] = {}
         if live:
             probs = self.model.predict([norms[i] for i in live])
@@ -187,18 +223,17 @@ class Classifier:
             fields["reasons"] = self._explain(n, pr)
         fields["flags"] = tuple(sorted(n.flags))
         if self.localities:
-            fields["localities"] = _localities(text, p.region)
+            fields["localities"] = _localities(text, p.region, n)
         return Result(**fields)
 
 
     def _explain(self, n: Normalized, pr: dict[str, np.ndarray]) -> tuple[Any, ...]:
-        from negmon.explain import reasons
+        from negmon.explain import explain
 
-        found = {(r.start, r.end): r for r in reasons(self.model, n, pr, head="needs_reply", label_index=1)}
+        targets = [("needs_reply", 1, 3)]
         if "topic" in pr:
-            for r in reasons(self.model, n, pr, head="topic", label_index=int(pr["topic"].argmax()), top=2):
-                found.setdefault((r.start, r.end), r)
-        return tuple(sorted(found.values(), key=lambda r: r.start))
+            targets.append(("topic", int(pr["topic"].argmax()), 2))
+        return explain(self.model, n, pr, targets)
 
 
 _default: dict[str, Classifier] = {}

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from negmon._faults import fault
 from negmon.errors import InputError, NegmonError
 
 __all__ = ["main"]
@@ -31,7 +32,8 @@ def _fail(msg: str) -> int:
 def _cmd_classify(a: argparse.Namespace) -> int:
     from negmon.classifier import Classifier
 
-    text = sys.stdin.read() if a.text == "-" else a.text
+    # stdin is read as bytes: invalid UTF-8 becomes U+FFFD instead of surrogates that cannot be printed
+    text = sys.stdin.buffer.read().decode("utf-8", "replace") if a.text == "-" else a.text
     clf = Classifier.load(a.model)
     r = clf.classify({"text": text, "region": a.region} if a.region else text, reasons=not a.no_reasons)
     print(json.dumps(r.as_dict(), ensure_ascii=False, indent=None if a.compact else 2))
@@ -74,11 +76,21 @@ class _State:
     def load(self) -> dict[str, Any] | None:
         if not self.path.is_file():
             return None
-        return dict(json.loads(self.path.read_text("utf-8")))
+        try:
+            state = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            state = None
+        keys = ("inputs", "output_format", "rows_done", "scored", "errors", "out_pos", "err_pos", "counts")
+        if not isinstance(state, dict) or any(k not in state for k in keys):
+            raise InputError(f"the run state {self.path} is damaged; rerun with --force to start over")
+        return state
 
     def save(self, state: dict[str, Any]) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(state, ensure_ascii=False), "utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(state, ensure_ascii=False))
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
     def remove(self) -> None:
@@ -86,7 +98,17 @@ class _State:
 
 
 def _fingerprint(paths: Sequence[str]) -> list[dict[str, Any]]:
-    return [{"path": str(Path(p).resolve()), "size": Path(p).stat().st_size} for p in paths]
+    """Each input's path, size and content hash: resume refuses an input that changed in any way."""
+    import hashlib
+
+    out = []
+    for p in paths:
+        h = hashlib.blake2b(digest_size=16)
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        out.append({"path": str(Path(p).resolve()), "size": Path(p).stat().st_size, "blake2b": h.hexdigest()})
+    return out
 
 
 def _truncate(path: Path, size: int) -> None:
@@ -95,11 +117,67 @@ def _truncate(path: Path, size: int) -> None:
             f.truncate(size)
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _check_paths(inputs: Sequence[str], out: Path, errors_path: Path) -> None:
+    state = out.with_name(out.name + ".negmon-state.json")
+    for p in inputs:
+        for what, path in (("output", out), ("errors file", errors_path), ("run state", state)):
+            if _same(Path(p), path):
+                raise InputError(f"the {what} {path} is the input {p}; writing it would destroy the input")
+    if _same(out, errors_path):
+        raise InputError(f"the errors file and the output are the same file ({out}); give another --errors")
+
+
+def _check_text_field(inputs: Sequence[str], text_field: str) -> None:
+    from negmon.io import columns
+
+    for p in inputs:
+        cols = columns(p)
+        if cols is not None and text_field not in cols:
+            shown = ", ".join(repr(c) for c in cols[:12]) + (" ..." if len(cols) > 12 else "")
+            raise InputError(
+                f"{p} has no {text_field!r} field (its fields: {shown}); name the text field with --text-field"
+            )
+
+
+_CLASSIFIERS: dict[tuple[str, bool], Any] = {}
+
+
+def _classifier(model: str, localities: bool) -> Any:
+    """One loaded classifier per (model, localities) for the process (cheap repeated in-process runs)."""
+    from negmon.classifier import Classifier
+
+    key = (model, localities)
+    if key not in _CLASSIFIERS:
+        _CLASSIFIERS[key] = Classifier.load(model, localities=localities)
+    return _CLASSIFIERS[key]
+
+
+def _summary(state: dict[str, Any], out: Path, errors_path: Path) -> None:
+    secs = max(float(state.get("seconds", 0.0)), 1e-9)
+    print(
+        f"rows in: {state['rows_done']}  scored: {state['scored']}  errors: {state['errors']}  "
+        f"time: {secs:.1f}s  rate: {state['rows_done'] / secs:.0f} rows/s"
+    )
+    counts = {k: Counter(v) for k, v in state["counts"].items()}
+    for key in ("sentiment", "topic", "needs_reply", "priority"):
+        if key in counts:
+            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in counts[key].most_common()))
+    print(f"output: {out}" + (f"  errors: {errors_path}" if state["errors"] else ""))
+
+
 def _cmd_score(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from negmon.classifier import Classifier, to_post
+    from negmon.classifier import to_post
     from negmon.io import count_rows, detect_format, open_writer, read_rows
+    from negmon.result import jsonable
 
     out = Path(a.output)
     errors_path = Path(a.errors) if a.errors else out.with_name(out.name + ".errors.jsonl")
@@ -108,20 +186,30 @@ def _cmd_score(a: argparse.Namespace) -> int:
         if not Path(p).is_file():
             return _fail(f"input file {p} does not exist")
     out_fmt = detect_format(out)
+    if detect_format(errors_path) != "jsonl":
+        return _fail(f"the errors file {errors_path} must be JSONL (.jsonl)")
+    _check_paths(a.inputs, out, errors_path)
     state_file = _State(out)
-    fp = _fingerprint(a.inputs)
     state = state_file.load() if a.resume else None
+    fp = _fingerprint(a.inputs)
     if a.resume:
         if state is None:
             return _fail(
-                f"nothing to resume: {state_file.path} not found (the run finished or never started)"
+                f"nothing to resume: {state_file.path} not found (the run finished, or {out} was not made by "
+                "an interrupted `negmon score`); use --force to score again"
             )
         if state["inputs"] != fp or state["output_format"] != out_fmt:
-            return _fail("--resume: the inputs or the output format differ from the interrupted run")
+            return _fail(
+                "--resume: the inputs or the output format differ from the interrupted run "
+                "(an input was changed, added or removed); use --force to score again"
+            )
     elif (out.exists() or state_file.path.exists()) and not a.force:
-        return _fail(f"{out} exists; use --force to overwrite it or --resume to continue an interrupted run")
+        hint = " or --resume to continue the interrupted run" if state_file.path.exists() else ""
+        return _fail(f"{out} exists; use --force to overwrite it{hint}")
+    if state is None:
+        _check_text_field(a.inputs, a.text_field)
 
-    clf = Classifier.load(a.model, localities=not a.no_localities)
+    clf = _classifier(a.model, not a.no_localities)
     if state is None:
         state = {
             "inputs": fp,
@@ -141,6 +229,16 @@ def _cmd_score(a: argparse.Namespace) -> int:
             import shutil
 
             shutil.rmtree(parts)
+        state_file.save(state)
+        fault("start")
+    elif state.get("finished"):  # killed after the output was complete: only the clean-up is left
+        if out_fmt == "parquet":
+            open_writer(out, append=True).cleanup()
+        state_file.remove()
+        if not state["errors"]:
+            errors_path.unlink(missing_ok=True)
+        _summary(state, out, errors_path)
+        return 0
     else:
         if out_fmt != "parquet":
             _truncate(out, state["out_pos"])
@@ -168,14 +266,28 @@ def _cmd_score(a: argparse.Namespace) -> int:
     skip = state["rows_done"]
     t0 = time.time()
     start_seconds = state["seconds"]
-    pending_posts: list[Any] = []
+    pending_posts: list[tuple[Any, Any]] = []
     pending_errors: list[dict[str, Any]] = []
     rows_in_chunk = 0
+
+    def classify(batch: list[tuple[Any, Any]]) -> tuple[list[Any], list[dict[str, Any]]]:
+        posts = [p for _, p in batch]
+        try:
+            return list(clf.classify_batch(posts, batch_size=a.batch_size, reasons=a.reasons)), []
+        except Exception:  # one bad post must not sink its chunk: retry one by one
+            results, errors = [], []
+            for row, post in batch:
+                try:
+                    results.append(clf.classify(post, reasons=a.reasons))
+                except Exception as e:  # reported as the row's error, the run goes on
+                    errors.append({"file": row.file, "line": row.line, "reason": f"internal error: {e!r}"})
+            return results, errors
 
     def commit() -> None:
         nonlocal pending_posts, pending_errors, rows_in_chunk
         if pending_posts:
-            results = clf.classify_batch(pending_posts, batch_size=a.batch_size, reasons=a.reasons)
+            results, failed = classify(pending_posts)
+            pending_errors += failed
             out_rows = []
             for r in results:
                 d = r.as_dict()
@@ -188,17 +300,21 @@ def _cmd_score(a: argparse.Namespace) -> int:
                         counts.setdefault(key, Counter())[str(v)] += 1
             writer.write(out_rows)
             state["scored"] += len(out_rows)
+        pending_errors.sort(key=lambda e: (e["file"], e["line"]))
         for e in pending_errors:
-            err_f.write((json.dumps(e, ensure_ascii=False) + "\n").encode("utf-8"))
+            err_f.write((json.dumps(jsonable(e), ensure_ascii=False) + "\n").encode("utf-8"))
+        fault("write")
         err_f.flush()
         os.fsync(err_f.fileno())
         state["errors"] += len(pending_errors)
         state["out_pos"] = writer.commit()
         state["err_pos"] = err_f.tell()
+        fault("commit")
         state["rows_done"] += rows_in_chunk
         state["counts"] = {k: dict(v) for k, v in counts.items()}
         state["seconds"] = start_seconds + time.time() - t0
         state_file.save(state)
+        fault("checkpoint")
         bar.update(rows_in_chunk)
         pending_posts, pending_errors, rows_in_chunk = [], [], 0
 
@@ -209,12 +325,8 @@ def _cmd_score(a: argparse.Namespace) -> int:
             rows_in_chunk += 1
             if row.error is None:
                 try:
-                    post = dict(row.post)
-                    if a.id_field != "id" and a.id_field in post:
-                        post["id"] = post.pop(a.id_field)
-                    if a.text_field != "text":
-                        post["text"] = post.pop(a.text_field)
-                    pending_posts.append(to_post(post))
+                    post = to_post(row.post, text_field=a.text_field, id_field=a.id_field)
+                    pending_posts.append((row, clf.prepare(post)))
                 except (TypeError, InputError) as e:
                     pending_errors.append({"file": row.file, "line": row.line, "reason": str(e)})
             else:
@@ -229,18 +341,16 @@ def _cmd_score(a: argparse.Namespace) -> int:
         err_f.close()
         writer.close()
     writer.finish()
-    state_file.remove()
+    fault("finish")
+    state["finished"] = True
+    state_file.save(state)
+    fault("finished")
+    writer.cleanup()
     if not state["errors"]:
         errors_path.unlink(missing_ok=True)
-    secs = max(state["seconds"], 1e-9)
-    print(
-        f"rows in: {state['rows_done']}  scored: {state['scored']}  errors: {state['errors']}  "
-        f"time: {secs:.1f}s  rate: {state['rows_done'] / secs:.0f} rows/s"
-    )
-    for key in ("sentiment", "topic", "needs_reply", "priority"):
-        if key in counts:
-            print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in counts[key].most_common()))
-    print(f"output: {out}" + (f"  errors: {errors_path}" if state["errors"] else ""))
+    fault("cleanup")
+    state_file.remove()
+    _summary(state, out, errors_path)
     return 0
 
 
@@ -325,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(a.fn(a))
+    except BrokenPipeError:  # `negmon ... | head`: the reader left, which is not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (NegmonError, OSError) as e:
         return _fail(str(e))
     except KeyboardInterrupt:

@@ -4,7 +4,13 @@ A post is cut into phrases (clauses between punctuation, long clauses into windo
 Each phrase is removed in turn and the post is scored again, all variants in one batch; a phrase's weight is
 the drop of the needs_reply score (for posts flagged as needing a reply) or of the predicted topic's
 probability. The reasons are the phrases with the largest positive drops, with their offsets in the original
-text. This measures the model itself (faithful by construction), at the cost of one extra batch per post.
+text. This measures the model itself (faithful by construction).
+
+The cost is bounded whatever the length of the post: only the text the model sees takes part (a transformer
+reads its first ``max_tokens`` tokens; the variants are cut there too and compared with the score of the cut
+text), and at most ``MAX_PHRASES`` phrases are tried, fewer (down to ``MIN_PHRASES``) when the text read is
+long (neighbours are merged into longer phrases), so an explanation costs one batch of at most
+``MAX_PHRASES + 1`` posts of bounded length, shared by all heads.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import numpy as np
 from negmon.normalize import Normalized, normalize
 from negmon.result import Reason
 
-__all__ = ["phrases", "reasons"]
+__all__ = ["MAX_PHRASES", "explain", "phrases", "reasons"]
 
 _BREAKS = {",", ".", "!", "?", ";", ":", "—", "–", "-", "(", ")", "«", "»", '"', "...", "!!!", "???", "\n"}
 MAX_WORDS = 4
+MAX_PHRASES = 24
+MIN_PHRASES = 6
+CHARS_TRIED = 8_000  # long posts get fewer, longer phrases: at most this many characters re-scored
 
 
 def phrases(n: Normalized) -> list[tuple[int, int]]:
@@ -47,27 +56,48 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
-def reasons(model: Any, n: Normalized, probs: dict[str, np.ndarray], *, head: str, label_index: int,
-            top: int = 3, min_drop: float = 0.1) -> tuple[Reason, ...]:
-    """The phrases of ``n`` that drive ``probs[head][label_index]`` the most, as :class:`Reason` objects.
+def _bounded(spans: list[tuple[int, int]], cap: int) -> list[tuple[int, int]]:
+    if len(spans) <= cap:
+        return spans
+    size = -(-len(spans) // cap)
+    return [(spans[k][0], spans[min(k + size, len(spans)) - 1][1]) for k in range(0, len(spans), size)]
+
+
+def explain(model: Any, n: Normalized, probs: dict[str, np.ndarray], targets: list[tuple[str, int, int]],
+            *, min_drop: float = 0.1) -> tuple[Reason, ...]:
+    """Reasons for several ``(head, label_index, top)`` targets from one batch of occluded variants.
 
     Phrases are ranked by the drop of the score's log-odds (a near-certain score still shows which phrase
-    carries it); ``Reason.weight`` is the drop of the probability itself.
+    carries it); ``Reason.weight`` is the drop of the probability itself. A phrase that explains several
+    targets is given once, for the first of them.
     """
-    spans = phrases(n)
+    visible = getattr(model, "visible_chars", None)
+    limit = min(len(n.text), visible(n)) if visible is not None else len(n.text)
+    spans = [(a, min(b, limit)) for a, b in phrases(n) if a < limit]
+    spans = _bounded(spans, max(MIN_PHRASES, min(MAX_PHRASES, CHARS_TRIED // max(limit, 1))))
     if len(spans) < 2:
         return ()
-    variants = [normalize(n.text[:a] + " " + n.text[b:]) for a, b in spans]
-    base = float(probs[head][label_index])
-    scores = model.predict(variants)[head][:, label_index]
-    drops = _logit(base) - _logit(scores)
-    order = np.argsort(-drops)[:top]
-    out = []
-    for i in order:
-        if drops[i] < min_drop:
-            break
-        a, b = spans[int(i)]
-        s, e = n.source_span(a, b)
-        weight = round(base - float(scores[i]), 4)
-        out.append(Reason(text=n.source[s:e], start=s, end=e, weight=weight, head=head))
-    return tuple(sorted(out, key=lambda r: r.start))
+    text = n.text[:limit]
+    variants = [normalize(text[:a] + " " + text[b:]) for a, b in spans]
+    if limit < len(n.text):
+        variants.append(normalize(text))  # the base: what the model read of the post
+    scores = model.predict(variants)
+    found: dict[tuple[int, int], Reason] = {}
+    for head, label_index, top in targets:
+        col = scores[head][:, label_index]
+        base = float(col[-1]) if limit < len(n.text) else float(probs[head][label_index])
+        drops = _logit(base) - _logit(col[: len(spans)])
+        for i in np.argsort(-drops, kind="stable")[:top]:
+            if drops[i] < min_drop:
+                break
+            a, b = spans[int(i)]
+            st, en = n.source_span(a, b)
+            weight = round(base - float(col[i]), 4)
+            found.setdefault((st, en), Reason(text=n.source[st:en], start=st, end=en, weight=weight, head=head))
+    return tuple(sorted(found.values(), key=lambda r: r.start))
+
+
+def reasons(model: Any, n: Normalized, probs: dict[str, np.ndarray], *, head: str, label_index: int,
+            top: int = 3, min_drop: float = 0.1) -> tuple[Reason, ...]:
+    """The phrases of ``n`` that drive ``probs[head][label_index]`` the most, as :class:`Reason` objects."""
+    return explain(model, n, probs, [(head, label_index, top)], min_drop=min_drop)

@@ -14,14 +14,17 @@ import csv
 import gzip
 import io
 import json
+import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from negmon._faults import fault
 from negmon.errors import InputError
 
-__all__ = ["Row", "count_rows", "detect_format", "open_writer", "read_rows"]
+__all__ = ["Row", "columns", "count_rows", "detect_format", "open_writer", "read_rows"]
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet")
 
@@ -80,58 +83,81 @@ def _excerpt(raw: bytes | str) -> str:
     return s[:200]
 
 
+_DAMAGED = (EOFError, OSError, zlib.error)  # gzip.BadGzipFile is an OSError
+
+
+def _damaged(path: Path, after: int, e: BaseException) -> Row:
+    what = "ends early" if isinstance(e, EOFError) else f"is damaged ({type(e).__name__}: {e})"
+    return Row(str(path), after + 1, None, f"the file {what} after row {after}; the rest cannot be read")
+
+
 def _read_jsonl(path: Path, text_field: str) -> Iterator[Row]:
+    n = 0
     with _open_binary(path) as f:
-        for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield Row(
-                    str(path), n, None, f"undecodable bytes (not UTF-8) at byte {e.start}", _excerpt(raw)
-                )
-                continue
-            try:
-                post = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield Row(str(path), n, None, f"broken JSON: {e.msg} at column {e.colno}", _excerpt(line))
-                continue
-            err = _check(post, text_field)
-            yield Row(str(path), n, None if err else post, err, "" if not err else _excerpt(line))
+        try:
+            for n, raw in enumerate(f, 1):
+                if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue
+                yield _jsonl_row(path, n, raw, text_field)
+        except _DAMAGED as e:
+            yield _damaged(path, n, e)
+
+
+def _jsonl_row(path: Path, n: int, raw: bytes, text_field: str) -> Row:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Row(str(path), n, None, f"undecodable bytes (not UTF-8) at byte {e.start}", _excerpt(raw))
+    try:
+        post = json.loads(line)
+    except json.JSONDecodeError as e:
+        return Row(str(path), n, None, f"broken JSON: {e.msg} at column {e.colno}", _excerpt(line))
+    except RecursionError:
+        return Row(str(path), n, None, "JSON nested too deeply", _excerpt(line))
+    err = _check(post, text_field)
+    return Row(str(path), n, None if err else post, err, "" if not err else _excerpt(line))
 
 
 def _read_csv(path: Path, text_field: str, delimiter: str) -> Iterator[Row]:
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # long posts are rows, not errors
+    n = 0
     with _open_binary(path) as fb:
         text = io.TextIOWrapper(fb, encoding="utf-8", errors="surrogateescape", newline="")
         reader = csv.reader(text, delimiter=delimiter)
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0][1:]
-        for n, cells in enumerate(reader, 1):
-            if not cells:
-                continue
-            raw = delimiter.join(cells)
-            if any("\udc80" <= c <= "\udcff" for c in raw):
-                yield Row(
-                    str(path),
-                    n,
-                    None,
-                    "undecodable bytes (not UTF-8)",
-                    _excerpt(raw.encode("utf-8", "replace")),
-                )
-                continue
-            if len(cells) != len(header):
-                yield Row(
-                    str(path), n, None, f"{len(cells)} fields, the header has {len(header)}", _excerpt(raw)
-                )
-                continue
-            post = dict(zip(header, cells, strict=True))
-            err = _check(post, text_field)
-            yield Row(str(path), n, None if err else post, err, "" if not err else _excerpt(raw))
+            header = next(reader, None)
+            if header is None:
+                return
+            if header and header[0].startswith("\ufeff"):
+                header[0] = header[0][1:]
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    n += 1
+                    yield Row(str(path), n, None, f"unreadable CSV record: {e}")
+                    continue
+                if not cells:
+                    continue
+                n += 1
+                yield _csv_row(path, n, header, cells, delimiter, text_field)
+        except _DAMAGED as e:
+            yield _damaged(path, n, e)
+
+
+def _csv_row(path: Path, n: int, header: list[str], cells: list[str], delimiter: str, text_field: str) -> Row:
+    raw = delimiter.join(cells)
+    if any("\udc80" <= c <= "\udcff" for c in raw):
+        return Row(str(path), n, None, "undecodable bytes (not UTF-8)", _excerpt(raw.encode("utf-8", "replace")))
+    if len(cells) != len(header):
+        return Row(str(path), n, None, f"{len(cells)} fields, the header has {len(header)}", _excerpt(raw))
+    post = dict(zip(header, cells, strict=True))
+    err = _check(post, text_field)
+    return Row(str(path), n, None if err else post, err, "" if not err else _excerpt(raw))
 
 
 def _pyarrow() -> Any:
@@ -145,13 +171,17 @@ def _pyarrow() -> Any:
 
 def _read_parquet(path: Path, text_field: str) -> Iterator[Row]:
     pa = _pyarrow()
-    pf = pa.parquet.ParquetFile(path)
     n = 0
-    for batch in pf.iter_batches(batch_size=4096):
-        for post in batch.to_pylist():
-            n += 1
-            err = _check(post, text_field)
-            yield Row(str(path), n, None if err else post, err, "" if not err else _excerpt(str(post)))
+    try:
+        pf = pa.parquet.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=4096):
+            for post in batch.to_pylist():
+                n += 1
+                err = _check(post, text_field)
+                yield Row(str(path), n, None if err else post, err, "" if not err else _excerpt(str(post)))
+    except (pa.ArrowException, OSError, ValueError) as e:
+        what = "is not a Parquet file or is damaged" if n == 0 else f"is damaged after row {n}"
+        yield Row(str(path), n + 1, None, f"the file {what} ({type(e).__name__}: {str(e)[:200]})")
 
 
 def read_rows(path: str | Path, *, text_field: str = "text") -> Iterator[Row]:
@@ -171,20 +201,63 @@ def count_rows(path: str | Path) -> int | None:
     """Fast row count for the progress bar (newlines for JSONL; metadata for Parquet; None for CSV)."""
     p = Path(path)
     fmt = detect_format(p)
-    if fmt == "parquet":
-        return int(_pyarrow().parquet.ParquetFile(p).metadata.num_rows)
-    if fmt != "jsonl":
+    try:
+        if fmt == "parquet":
+            pa = _pyarrow()
+            try:
+                return int(pa.parquet.ParquetFile(p).metadata.num_rows)
+            except pa.ArrowException:
+                return None  # the reader reports the file as one bad row
+        if fmt != "jsonl":
+            return None
+        n = 0
+        last = b"\n"
+        with _open_binary(p) as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                n += block.count(b"\n")
+                last = block[-1:]
+        return n + (last != b"\n")
+    except _DAMAGED:
         return None
-    n = 0
-    last = b"\n"
-    with _open_binary(p) as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            n += block.count(b"\n")
-            last = block[-1:]
-    return n + (last != b"\n")
+
+
+def columns(path: str | Path, *, sample: int = 100) -> list[str] | None:
+    """The fields of an archive's rows: the CSV/TSV header, the Parquet schema, or the keys seen in the first
+    ``sample`` JSON objects of a JSONL file; None when the file cannot tell (empty, unreadable)."""
+    p = Path(path)
+    fmt = detect_format(p)
+    try:
+        if fmt == "parquet":
+            pa = _pyarrow()
+            try:
+                return list(pa.parquet.ParquetFile(p).schema_arrow.names)
+            except pa.ArrowException:
+                return None
+        with _open_binary(p) as fb:
+            text = io.TextIOWrapper(fb, encoding="utf-8", errors="replace", newline="")
+            if fmt in ("csv", "tsv"):
+                header = next(csv.reader(text, delimiter="," if fmt == "csv" else "\t"), None)
+                return [header[0].lstrip("\ufeff"), *header[1:]] if header else None
+            keys: dict[str, None] = {}
+            seen = 0
+            for line in text:
+                if seen >= sample:
+                    break
+                try:
+                    obj = json.loads(line.lstrip("\ufeff"))
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(obj, dict):
+                    seen += 1
+                    keys.update(dict.fromkeys(obj))
+            return list(keys) if seen else None
+    except (*_DAMAGED, csv.Error):
+        return None
 
 
 # ---------------------------------------------------------------- writers
+
+OVERFLOW = "extra_fields"
 
 
 def _cell(v: Any) -> Any:
@@ -193,12 +266,22 @@ def _cell(v: Any) -> Any:
     return v
 
 
+def _fsync(f: IO[bytes]) -> None:
+    f.flush()
+    os.fsync(f.fileno())
+
+
 class _TextWriter:
-    """Appends JSONL or CSV rows to a (possibly gzipped) file; ``tell()`` gives a resumable byte offset."""
+    """Appends JSONL or CSV rows to a (possibly gzipped) file; ``commit()`` gives a resumable byte offset.
+
+    CSV columns are fixed by the first rows written, plus a last column ``extra_fields`` holding, as a JSON
+    object, any carried-through field that a later row brings: nothing is dropped.
+    """
 
     def __init__(self, path: Path, fmt: str, append: bool) -> None:
         self.path, self.fmt = path, fmt
         self.gz = path.name.lower().endswith(".gz")
+        self.delimiter = "," if fmt == "csv" else "\t"
         self.raw = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
         self.columns: list[str] | None = None
         if append and fmt in ("csv", "tsv") and path.stat().st_size:
@@ -206,38 +289,35 @@ class _TextWriter:
 
     def _existing_header(self) -> list[str]:
         with _open_binary(self.path) as f:
-            first = io.TextIOWrapper(f, encoding="utf-8", newline="").readline()
-        return next(csv.reader([first], delimiter="," if self.fmt == "csv" else "\t"))
+            first = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            return next(csv.reader(first, delimiter=self.delimiter))
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         buf = io.StringIO()
         if self.fmt == "jsonl":
             for r in rows:
-                buf.write(json.dumps(r, ensure_ascii=False))
+                buf.write(json.dumps(r, ensure_ascii=False, allow_nan=False))
                 buf.write("\n")
-        else:
-            if self.columns is None and rows:
-                self.columns = list(rows[0])
-                header = csv.writer(buf, delimiter="," if self.fmt == "csv" else "\t", lineterminator="\n")
-                header.writerow(self.columns)
-            w = csv.DictWriter(
-                buf,
-                fieldnames=self.columns or [],
-                delimiter="," if self.fmt == "csv" else "\t",
-                lineterminator="\n",
-                extrasaction="ignore",
-            )
+        elif rows:
+            w = csv.writer(buf, delimiter=self.delimiter, lineterminator="\r\n")  # RFC 4180; quotes a lone \r
+            if self.columns is None:
+                names = list(rows[0])
+                overflow = OVERFLOW
+                while overflow in names:
+                    overflow = "_" + overflow
+                self.columns = [*names, overflow]
+                w.writerow(self.columns)
+            known = self.columns[:-1]
             for r in rows:
-                w.writerow({k: _cell(v) for k, v in r.items()})
+                more = {k: v for k, v in r.items() if k not in known}
+                cells = [_cell(r.get(k)) for k in known]
+                w.writerow([*cells, json.dumps(more, ensure_ascii=False, allow_nan=False) if more else ""])
         data = buf.getvalue().encode("utf-8")
         # each flush is a complete gzip member, so a file cut at a flushed offset is still valid gzip
         self.raw.write(gzip.compress(data, mtime=0) if self.gz and data else data)
 
     def commit(self) -> int:
-        import os
-
-        self.raw.flush()
-        os.fsync(self.raw.fileno())
+        _fsync(self.raw)
         return self.raw.tell()
 
     def close(self) -> None:
@@ -246,9 +326,17 @@ class _TextWriter:
     def finish(self) -> None:
         self.close()
 
+    def cleanup(self) -> None:
+        """Nothing to remove: the output file is complete after each commit."""
+
 
 class _ParquetWriter:
-    """Writes each committed chunk as a part file in ``<output>.parts/``; ``finish()`` joins them."""
+    """Writes each committed chunk as a part file in ``<output>.parts/``; ``finish()`` joins them into the
+    output atomically (a temporary file renamed over it), ``cleanup()`` then removes the parts.
+
+    A carried-through field whose type changes between rows or chunks (a number here, a string there) is
+    written as strings in every part, so the parts always join.
+    """
 
     def __init__(self, path: Path, append: bool) -> None:
         self.pa = _pyarrow()
@@ -261,10 +349,30 @@ class _ParquetWriter:
     def write(self, rows: list[dict[str, Any]]) -> None:
         self.pending += [{k: _cell(v) for k, v in r.items()} for r in rows]
 
+    def _table(self, rows: list[dict[str, Any]]) -> Any:
+        pa = self.pa
+        try:
+            return pa.Table.from_pylist(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            names = list(dict.fromkeys(k for r in rows for k in r))
+            cols = {}
+            for k in names:
+                vals = [r.get(k) for r in rows]
+                try:
+                    cols[k] = pa.array(vals)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                    cols[k] = pa.array([None if v is None else _text(v) for v in vals], pa.string())
+            return pa.table(cols)
+
     def commit(self) -> int:
         if self.pending:
-            table = self.pa.Table.from_pylist(self.pending)
-            self.pa.parquet.write_table(table, self.parts / f"part-{self.n:06d}.parquet")
+            table = self._table(self.pending)
+            tmp = self.parts / f".part-{self.n:06d}.tmp"
+            self.pa.parquet.write_table(table, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            fault("part")
+            os.replace(tmp, self.parts / f"part-{self.n:06d}.parquet")
             self.n += 1
             self.pending = []
         return self.n
@@ -278,17 +386,45 @@ class _ParquetWriter:
     def close(self) -> None:
         pass
 
+    def _join(self, tables: list[Any]) -> Any:
+        pa = self.pa
+        try:
+            return pa.concat_tables(tables, promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            types: dict[str, set[Any]] = {}
+            for t in tables:
+                for f in t.schema:
+                    if not pa.types.is_null(f.type):
+                        types.setdefault(f.name, set()).add(f.type)
+            drift = {k for k, v in types.items() if len(v) > 1}
+            fixed = []
+            for t in tables:
+                for k in drift & set(t.column_names):
+                    i = t.column_names.index(k)
+                    vals = [None if v is None else _text(v) for v in t.column(k).to_pylist()]
+                    t = t.set_column(i, k, pa.array(vals, pa.string()))
+                fixed.append(t)
+            return pa.concat_tables(fixed, promote_options="permissive")
+
     def finish(self) -> None:
+        files = sorted(self.parts.glob("part-*.parquet"))
+        table = self._join([self.pa.parquet.read_table(f) for f in files]) if files else self.pa.table({})
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        self.pa.parquet.write_table(table, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        fault("join")
+        os.replace(tmp, self.path)
+
+    def cleanup(self) -> None:
+        """Remove the part files once the joined output is in place."""
         import shutil
 
-        files = sorted(self.parts.glob("part-*.parquet"))
-        if files:
-            tables = [self.pa.parquet.read_table(f) for f in files]
-            table = self.pa.concat_tables(tables, promote_options="permissive")
-            self.pa.parquet.write_table(table, self.path)
-        else:
-            self.pa.parquet.write_table(self.pa.table({}), self.path)
-        shutil.rmtree(self.parts)
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
 
 
 def open_writer(path: str | Path, *, append: bool = False) -> _TextWriter | _ParquetWriter:

@@ -338,6 +338,7 @@ def _translit_edits(s: str) -> list[Edit]:
 
 _LOOKALIKE = str.maketrans("aAcCeEoOpPxXyYkKmMTHB", "аАсСеЕоОрРхХуУкКмМТНВ")
 _LOOKALIKE_SET = set("aAcCeEoOpPxXyYkKmMTHB")
+_CYR_LOOKALIKE = set("аАсСеЕоОрРхХуУкКмМТНВ")
 _MIXED = re.compile(r"[^\W\d_]*(?:[а-яё][a-z]|[a-z][а-яё])[^\W\d_]*", re.I)
 _MIXED_HINT = re.compile(r"[а-яё][a-z]|[a-z][а-яё]", re.I)  # cheap test before the backtracking _MIXED
 _REPEAT = re.compile(r"([^\W\d_])\1{2,}", re.I)
@@ -350,8 +351,10 @@ def _lookalike(m: re.Match[str]) -> str | None:
     latin = [c for c in w if "a" <= c.lower() <= "z"]
     if not latin or not all(c in _LOOKALIKE_SET for c in latin):
         return None
-    cyr = sum(1 for c in w if "\u0400" <= c <= "\u04ff")
-    return w.translate(_LOOKALIKE) if cyr >= len(latin) else None
+    cyr = [c for c in w if "\u0400" <= c <= "\u04ff"]
+    # a Cyrillic word when Cyrillic letters are the majority or one of them has no Latin twin ("Kcтoвo")
+    cyrillic = len(cyr) >= len(latin) or any(c not in _CYR_LOOKALIKE for c in cyr)
+    return w.translate(_LOOKALIKE) if cyrillic else None
 
 
 def _repeat_edits(s: str) -> list[Edit]:
@@ -404,7 +407,10 @@ _UPPER = re.compile(r"[A-ZА-ЯЁ]")
 
 @lru_cache(maxsize=200_000)
 def _lemma(norm: str) -> str:
-    return str(_morph().parse(norm)[0].normal_form).replace("ё", "е")
+    try:
+        return str(_morph().parse(norm)[0].normal_form).replace("ё", "е")
+    except ValueError:  # pymorphy3 looks up Unicode names, which some letters (Tangut) lack
+        return norm
 
 
 def _kind(t: str) -> str:

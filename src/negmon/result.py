@@ -2,25 +2,75 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Locality", "Post", "Reason", "Result"]
+__all__ = ["Locality", "Post", "Reason", "Result", "jsonable", "scrub"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _freeze(m: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(m)) if m else _EMPTY
 
 
+def scrub(text: str) -> str:
+    """``text`` with each lone surrogate (half an emoji from a broken ``\\ud83d`` escape, common in scraped
+    data) replaced by U+FFFD, so that it can be written as UTF-8; the length and every offset stay the same."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` as plain JSON values: mappings and sequences copied, strings scrubbed of lone surrogates, NaN and
+    infinities as None (JSON has neither), dates and times in ISO form, bytes decoded, anything else as its
+    string."""
+    if isinstance(v, str):
+        return scrub(v)
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, Mapping):
+        return {scrub(str(k)): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if v is None or isinstance(v, bool | int):
+        return v
+    if isinstance(v, date | time):
+        return v.isoformat()
+    if isinstance(v, bytes | bytearray):
+        return scrub(bytes(v).decode("utf-8", "replace"))
+    return scrub(str(v))  # Decimal, numpy scalars and other objects a Parquet or pandas input may carry
+
+
+def _field(name: str, v: Any, *, numbers: bool) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if numbers and isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    if name == "created_at" and isinstance(v, date):
+        return v.isoformat()
+    if name == "created_at" and isinstance(v, float) and math.isfinite(v):
+        return repr(v)
+    allowed = "str, int" if numbers else "str"
+    if name == "created_at":
+        allowed = "str, a date or datetime, or a number"
+    raise TypeError(f"Post.{name} must be {allowed} or None, got {type(v).__name__}")
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """One social-media post.
 
-    ``extra`` holds any other fields of the input record; they are carried through to the output.
+    ``extra`` holds any other fields of the input record; they are carried through to the output. An int
+    ``id`` or ``source`` becomes its decimal string; a date or a number as ``created_at`` its ISO form or
+    string. Lone surrogates in ``text`` are replaced by U+FFFD (offsets unchanged).
 
     >>> Post("Когда включат воду на Садовой?", id="42", region="Нижегородская область").id
     '42'
@@ -36,6 +86,11 @@ class Post:
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise TypeError(f"Post.text must be str, got {type(self.text).__name__}")
+        object.__setattr__(self, "text", scrub(self.text))
+        for name in ("id", "region", "source", "created_at"):
+            object.__setattr__(self, name, _field(name, getattr(self, name), numbers=name != "region"))
+        if self.extra is not None and not isinstance(self.extra, Mapping):
+            raise TypeError(f"Post.extra must be a mapping, got {type(self.extra).__name__}")
         object.__setattr__(self, "extra", _freeze(self.extra))
 
 
@@ -119,7 +174,12 @@ class Result:
         object.__setattr__(self, "extra", _freeze(self.extra))
 
     def as_dict(self) -> dict[str, Any]:
-        """A dict of plain JSON types; keys carried from the input come last and never override result keys."""
+        """A dict of plain JSON values that always encodes as UTF-8 JSON.
+
+        Keys carried from the input come last; one that a result key already uses (an input ``id`` beside
+        ``--id-field``, a labelled file's own ``sentiment``) is kept as ``input_<key>``, never dropped.
+        Carried NaN and infinities become None, lone surrogates U+FFFD.
+        """
         d: dict[str, Any] = {}
         for k in self.__slots__:  # type: ignore[attr-defined]
             if k == "extra":
@@ -132,6 +192,10 @@ class Result:
             elif isinstance(v, tuple):
                 v = list(v)
             d[k] = v
+        d["text"] = scrub(self.text)
         for k, v in self.extra.items():
-            d.setdefault(k, v)
+            key = scrub(str(k))
+            while key in d:
+                key = "input_" + key
+            d[key] = jsonable(v)
         return d

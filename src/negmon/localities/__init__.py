@@ -16,6 +16,6 @@ Offsets index the original text.
 
 from __future__ import annotations
 
-from negmon.localities.extractor import extract_localities
+from negmon.localities.extractor import check_region, extract_localities
 
-__all__ = ["extract_localities"]
+__all__ = ["check_region", "extract_localities"]

@@ -14,9 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from negmon.errors import InputError
 from negmon.result import Locality
 
-__all__ = ["Gazetteer", "extract_localities"]
+__all__ = ["Gazetteer", "check_region", "extract_localities"]
 
 GAZETTEER = Path(__file__).resolve().parent / "data" / "gazetteer.json.gz"
 FLAG_COMMON, FLAG_PERSON, FLAG_NOT_PLACE, FLAG_FOREIGN = 1, 2, 4, 8
@@ -616,11 +617,42 @@ def extract_localities(text: str, *, region: str | None = None) -> tuple[Localit
     if region is not None and not isinstance(region, str):
         raise TypeError(f"region must be str or None, got {type(region).__name__}")
     g = Gazetteer.get()
-    hint = None
-    if region:
-        hint = g.region_index.get(region)
+    hint = _region_hint(g, region) if region else None
+    return _Extractor(g, text, hint).run()
+
+
+_REGION_WORDS = {"обл": "область", "респ": "республика", "ао": "автономный округ"}
+_REGION_ABBR = re.compile(r"\b(обл|респ|ао)\b\.?")
+
+
+def _region_hint(g: Gazetteer, region: str) -> int:
+    hint = g.region_index.get(region)
+    key = _key(" ".join(region.split()))
+    for k in (key, _REGION_ABBR.sub(lambda m: _REGION_WORDS[m.group(1)], key)):
         if hint is None:
-            ids = g.forms.get(_key(region), [])
+            ids = g.forms.get(k, [])
             regions = [g.places[i][2] for i in ids if g.places[i][1] == "region"]
             hint = regions[0] if regions else None
-    return _Extractor(g, text, hint).run()
+    if hint is None:
+        import difflib
+
+        names = [r[0] for r in g.regions]
+        close = difflib.get_close_matches(region, names, n=3, cutoff=0.6)
+        hint_text = f"did you mean {', '.join(map(repr, close))}?" if close else f"for example {names[0]!r}"
+        raise InputError(
+            f"unknown region {region[:80]!r}: expected a federal subject's name or short form ({hint_text})"
+        )
+    return hint
+
+
+def check_region(region: str) -> str:
+    """The official name of the federal subject ``region`` names (an official name or a short form such as
+    "Нижегородская обл."); raises :class:`~negmon.errors.InputError` with close matches when it names none.
+
+    >>> check_region("нижегородская область")
+    'Нижегородская область'
+    """
+    if not isinstance(region, str):
+        raise TypeError(f"region must be str, got {type(region).__name__}")
+    g = Gazetteer.get()
+    return g.regions[_region_hint(g, region)][0]

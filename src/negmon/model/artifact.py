@@ -1,7 +1,8 @@
 """Model artifact folders: ``meta.json`` + weights + a model card, checked on load.
 
 Loading reads JSON and safetensors/ONNX only (never pickle), checks the format version, and checks the
-sha256 of every file listed in ``meta.json["files"]``.
+sha256 of every file listed in ``meta.json["files"]`` (the schema in :mod:`negmon.model.schema` requires every
+file the backend opens to be listed).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from negmon.errors import ModelError, ModelIntegrityError
+from negmon.model.schema import check_meta
 
 __all__ = [
     "BUNDLED_DIR",
@@ -54,11 +56,16 @@ def bundled_models() -> dict[str, Path]:
         return out
     for d in sorted(BUNDLED_DIR.iterdir()):
         meta = d / "meta.json"
-        if meta.is_file():
+        if not meta.is_file():
+            continue
+        try:
             m = json.loads(meta.read_text("utf-8"))
-            out[m["id"]] = d
-            for alias in m.get("aliases", []):
-                out[alias] = d
+            mid, aliases = str(m["id"]), [str(a) for a in m.get("aliases", [])]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # a damaged folder is reported when it is loaded by path, not while listing
+        out[mid] = d
+        for alias in aliases:
+            out[alias] = d
     return out
 
 
@@ -86,19 +93,17 @@ def read_meta(folder: Path, *, verify: bool = True) -> dict[str, Any]:
         meta = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{folder} is not a negmon model: {path.name} is missing") from None
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: JSONDecodeError and UnicodeDecodeError
         raise ModelError(f"cannot read {path}: {e}") from None
     if not isinstance(meta, dict):
         raise ModelError(f"{path} must hold a JSON object, got {type(meta).__name__}")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise ModelError(
             f"{path}: model format version {version!r} is not supported by this negmon "
             f"(expected {FORMAT_VERSION}); use the negmon version the model was made for"
         )
-    for key in ("id", "kind", "heads", "files"):
-        if key not in meta:
-            raise ModelError(f"{path} lacks the required key {key!r}")
+    check_meta(meta, str(path))
     if verify:
         for name, digest in meta["files"].items():
             f = folder / name

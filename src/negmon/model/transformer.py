@@ -47,7 +47,10 @@ class TransformerModel:
         self.meta = meta
         rt = meta.get("runtime", {})
         self.max_tokens = int(rt.get("max_tokens", 256))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as e:  # tokenizers raises its own exception types
+            raise ModelError(f"cannot load {folder / 'tokenizer.json'}: {e}") from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         opts = ort.SessionOptions()
@@ -106,6 +109,13 @@ class TransformerModel:
                 cut[i] = True
             ids.append(x)
         return ids, cut
+
+    def visible_chars(self, n: Normalized) -> int:
+        """How many characters of ``n.text`` fit in ``max_tokens`` (what the encoder reads of the post)."""
+        enc = self.tokenizer.encode(PREFIX + n.text)
+        if len(enc.ids) <= self.max_tokens:
+            return len(n.text)
+        return max(0, enc.offsets[self.max_tokens - 2][1] - len(PREFIX))
 
     def _run_one(self, ids: list[int]) -> np.ndarray:
         x = np.asarray([ids], dtype=np.int64)
