@@ -35,7 +35,7 @@ def _jsonl(path: Path, rows: list[object]) -> Path:
 
 def _read(path: Path) -> list[dict]:
     raw = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-    return [json.loads(x) for x in raw.decode("utf-8").splitlines() if x.strip()]
+    return [json.loads(x) for x in raw.decode("utf-8").split("\n") if x.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +304,17 @@ def test_localities_in_repaired_text(fast: Classifier, text: str, surface: str) 
 def test_module_level_api_rejects_strings_too() -> None:
     with pytest.raises(TypeError):
         list(negmon.classify_batch("abc", model="fast"))
+
+
+def test_the_batch_api_returns_a_summary(tmp_path: Path) -> None:
+    from negmon.batch import score
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "нет воды"}\n{broken\n', "utf-8")
+    s = score([src], tmp_path / "out.jsonl", model="fast", progress=False)
+    assert (s.rows_in, s.scored, s.errors) == (2, 1, 1) and s.counts["needs_reply"]
+    assert str(s).startswith("rows in: 2  scored: 1  errors: 1")
+    with pytest.raises(InputError, match="is the input"):
+        score([src], src, model="fast", force=True)
+    with pytest.raises(InputError, match="positive ints"):
+        score([src], tmp_path / "o2.jsonl", model="fast", checkpoint_every=0)

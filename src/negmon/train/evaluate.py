@@ -64,7 +64,7 @@ def load_eval_set(name_or_path: str) -> list[dict[str, Any]]:
         with open(p, encoding="utf-8", newline="") as fh:
             rows: list[dict[str, Any]] = list(csv.DictReader(fh))
     else:
-        rows = [json.loads(x) for x in p.read_text("utf-8").splitlines() if x.strip()]
+        rows = [json.loads(x) for x in p.read_text("utf-8").split("\n") if x.strip()]
     out = []
     for i, r in enumerate(rows, 1):
         if not isinstance(r.get("text"), str):
