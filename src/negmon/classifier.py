@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -53,20 +54,38 @@ def _visible(text: str) -> bool:
     return any(unicodedata.category(c)[0] not in "CZM" for c in text)
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
 def _localities(text: str, region: str | None, n: Normalized) -> tuple[Any, ...]:
     """Localities of the original text, plus those that only the normalizer's repairs reveal (Latin
-    look-alike letters, Russian typed in Latin), mapped back to the original offsets."""
+    look-alike letters, Russian typed in Latin): found in a window of the normalized text around each repaired
+    word and mapped back to the original offsets."""
     from dataclasses import replace
 
     from negmon.localities import extract_localities
 
     found = list(extract_localities(text, region=region))
-    if n.flags & {"lookalike", "translit"} and n.source == text:
-        for loc in extract_localities(n.text, region=region):
-            s, e = n.source_span(loc.start, loc.end)
+    if not n.flags & {"lookalike", "translit"} or n.source != text:
+        return tuple(found)
+    repaired = [t for t in n.tokens if _CYRILLIC.search(t.text) and _LATIN.search(text[t.source_start : t.source_end])]
+    windows: list[list[int]] = []
+    for t in repaired:
+        a, b = max(0, t.start - 40), min(len(n.text), t.end + 40)
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = b
+        else:
+            windows.append([a, b])
+    for a, b in windows:
+        for loc in extract_localities(n.text[a:b], region=region):
+            start, end = loc.start + a, loc.end + a
+            if not any(t.start < end and start < t.end for t in repaired):
+                continue
+            s, e = n.source_span(start, end)
             if all(e <= x.start or s >= x.end for x in found):
                 found.append(replace(loc, start=s, end=e, surface=text[s:e]))
-        found.sort(key=lambda x: x.start)
+    found.sort(key=lambda x: x.start)
     return tuple(found)
 
 

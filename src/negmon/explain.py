@@ -8,9 +8,9 @@ text. This measures the model itself (faithful by construction).
 
 The cost is bounded whatever the length of the post: only the text the model sees takes part (a transformer
 reads its first ``max_tokens`` tokens; the variants are cut there too and compared with the score of the cut
-text), and at most ``MAX_PHRASES`` phrases are tried, fewer (down to ``MIN_PHRASES``) when the text read is
-long (neighbours are merged into longer phrases), so an explanation costs one batch of at most
-``MAX_PHRASES + 1`` posts of bounded length, shared by all heads.
+text), and at most ``MAX_PHRASES`` phrases are tried; where the text read is longer than ``FULL_DETAIL_CHARS``
+fewer are (down to ``MIN_PHRASES``, neighbours merged into longer phrases), so an explanation costs one batch of
+at most ``MAX_PHRASES + 1`` posts of bounded length, shared by all heads.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import numpy as np
 from negmon.normalize import Normalized, normalize
 from negmon.result import Reason
 
-__all__ = ["MAX_PHRASES", "explain", "phrases", "reasons"]
+__all__ = ["MAX_PHRASES", "explain", "phrase_cap", "phrases", "reasons"]
 
 _BREAKS = {",", ".", "!", "?", ";", ":", "—", "–", "-", "(", ")", "«", "»", '"', "...", "!!!", "???", "\n"}
 MAX_WORDS = 4
 MAX_PHRASES = 24
-MIN_PHRASES = 6
-CHARS_TRIED = 8_000  # long posts get fewer, longer phrases: at most this many characters re-scored
+MIN_PHRASES = 4
+FULL_DETAIL_CHARS = 600  # up to this many characters read, every phrase is tried (at most MAX_PHRASES)
 
 
 def phrases(n: Normalized) -> list[tuple[int, int]]:
@@ -56,6 +56,15 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(q / (1 - q))
 
 
+def phrase_cap(chars: int) -> int:
+    """How many phrases are tried for a post of which the model reads ``chars`` characters: ``MAX_PHRASES`` up
+    to ``FULL_DETAIL_CHARS``, then fewer as the cube and a half of the length grows (down to ``MIN_PHRASES``
+    from about 1,000 characters), so that the re-scored text stays about the same size."""
+    if chars <= FULL_DETAIL_CHARS:
+        return MAX_PHRASES
+    return max(MIN_PHRASES, int(MAX_PHRASES * (FULL_DETAIL_CHARS / chars) ** 3.5))
+
+
 def _bounded(spans: list[tuple[int, int]], cap: int) -> list[tuple[int, int]]:
     if len(spans) <= cap:
         return spans
@@ -74,7 +83,7 @@ def explain(model: Any, n: Normalized, probs: dict[str, np.ndarray], targets: li
     visible = getattr(model, "visible_chars", None)
     limit = min(len(n.text), visible(n)) if visible is not None else len(n.text)
     spans = [(a, min(b, limit)) for a, b in phrases(n) if a < limit]
-    spans = _bounded(spans, max(MIN_PHRASES, min(MAX_PHRASES, CHARS_TRIED // max(limit, 1))))
+    spans = _bounded(spans, phrase_cap(limit))
     if len(spans) < 2:
         return ()
     text = n.text[:limit]

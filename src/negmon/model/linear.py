@@ -28,9 +28,9 @@ class LinearModel:
             t = load_file(str(folder / "weights.safetensors"))
         except Exception as e:  # safetensors raises its own error types for damaged headers
             raise ModelError(f"cannot read {folder / 'weights.safetensors'}: {e}") from None
-        self.W = t["W"].astype(np.float32)
-        self.b = t["b"].astype(np.float32)
-        self.idf = t["idf"].astype(np.float32)
+        self.W = np.asarray(t["W"], dtype=np.float32)
+        self.b = np.asarray(t["b"], dtype=np.float32)
+        self.idf = np.asarray(t["idf"], dtype=np.float32)
         if self.W.shape[0] != self.config.dim or self.idf.shape != (self.config.dim,):
             raise ModelError(f"model {meta['id']}: weight shapes do not match dim={self.config.dim}")
         self.slices = head_slices(meta["heads"])
