@@ -58,11 +58,11 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
 
 def phrase_cap(chars: int) -> int:
     """How many phrases are tried for a post of which the model reads ``chars`` characters: ``MAX_PHRASES`` up
-    to ``FULL_DETAIL_CHARS``, then fewer as the cube and a half of the length grows (down to ``MIN_PHRASES``
-    from about 1,000 characters), so that the re-scored text stays about the same size."""
+    to ``FULL_DETAIL_CHARS``, then fewer, falling with the 4.5th power of the length (down to ``MIN_PHRASES``
+    from about 880 characters, about what a 256-token encoder reads), so the re-scored text stays bounded."""
     if chars <= FULL_DETAIL_CHARS:
         return MAX_PHRASES
-    return max(MIN_PHRASES, int(MAX_PHRASES * (FULL_DETAIL_CHARS / chars) ** 3.5))
+    return max(MIN_PHRASES, int(MAX_PHRASES * (FULL_DETAIL_CHARS / chars) ** 4.5))
 
 
 def _bounded(spans: list[tuple[int, int]], cap: int) -> list[tuple[int, int]]:
