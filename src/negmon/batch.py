@@ -110,10 +110,10 @@ def _check_text_field(inputs: Sequence[str], text_field: str) -> None:
             )
 
 
-_CLASSIFIERS: dict[tuple[str, bool], Any] = {}
+_CLASSIFIERS: dict[tuple[str | Path, bool], Any] = {}
 
 
-def _classifier(model: str, localities: bool) -> Any:
+def _classifier(model: str | Path, localities: bool) -> Any:
     """One loaded classifier per (model, localities) for the process (cheap repeated in-process runs)."""
     from negmon.classifier import Classifier
 
@@ -194,8 +194,8 @@ def score(
     from negmon.io import count_rows, detect_format, open_writer, read_rows
     from negmon.result import jsonable
 
-    inputs = [str(p) for p in inputs]
-    if not inputs:
+    paths = [str(p) for p in inputs]
+    if not paths:
         raise InputError("no input files given")
     if (
         not isinstance(batch_size, int)
@@ -208,17 +208,17 @@ def score(
         )
     out = Path(output)
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
-    for p in inputs:
+    for p in paths:
         detect_format(p)
         if not Path(p).is_file():
             raise InputError(f"input file {p} does not exist")
     out_fmt = detect_format(out)
     if detect_format(errors_path) != "jsonl":
         raise InputError(f"the errors file {errors_path} must be JSONL (.jsonl)")
-    _check_paths(inputs, out, errors_path)
+    _check_paths(paths, out, errors_path)
     state_file = _State(out)
     state = state_file.load() if resume else None
-    fp = _fingerprint(inputs)
+    fp = _fingerprint(paths)
     if resume:
         if state is None:
             raise InputError(
@@ -234,7 +234,7 @@ def score(
         hint = " or --resume to continue the interrupted run" if state_file.path.exists() else ""
         raise InputError(f"{out} exists; use --force to overwrite it{hint}")
     if state is None:
-        _check_text_field(inputs, text_field)
+        _check_text_field(paths, text_field)
 
     clf = _classifier(model, localities)
     if state is None:
@@ -249,8 +249,8 @@ def score(
             "counts": {},
             "seconds": 0.0,
         }
-        for p in (out, errors_path):
-            p.unlink(missing_ok=True)
+        for stale in (out, errors_path):
+            stale.unlink(missing_ok=True)
         parts = out.with_name(out.name + ".parts")
         if parts.exists():
             import shutil
@@ -276,10 +276,10 @@ def score(
     counts: dict[str, Counter[str]] = {k: Counter(v) for k, v in state["counts"].items()}
 
     def rows() -> Iterator[Any]:
-        for p in inputs:
+        for p in paths:
             yield from read_rows(p, text_field=text_field)
 
-    totals = [count_rows(p) for p in inputs]
+    totals = [count_rows(p) for p in paths]
     total = sum(t for t in totals if t is not None) if all(t is not None for t in totals) else None
     bar = tqdm(
         total=total,
