@@ -112,6 +112,11 @@ def test_lone_surrogates_are_scored_and_encodable(tmp_path: Path, fast: Classifi
     r = fast.classify("x \ud83d y")
     json.dumps(r.as_dict(), ensure_ascii=False).encode("utf-8")
     assert len(r.text) == 5
+    # in a field the pipeline does not read when localities are off (found by the fuzzer)
+    src.write_text('{"id": 2, "text": "нет воды", "region": "\\ud800", "source": "\\udfff"}\n', "utf-8")
+    for name in ("out2.jsonl", "out2.parquet"):
+        assert main(["score", str(src), "-o", str(tmp_path / name), *FAST, "--no-localities"]) == 0
+    assert _read(tmp_path / "out2.jsonl")[0]["region"] == "\ufffd"
 
 
 def test_truncated_gzip_is_counted_not_raised(tmp_path: Path) -> None:

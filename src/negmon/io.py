@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from negmon._faults import fault
 from negmon.errors import InputError
+from negmon.result import jsonable, scrub
 
 __all__ = ["Row", "columns", "count_rows", "detect_format", "open_writer", "read_rows"]
 
@@ -312,7 +313,7 @@ class _TextWriter:
                 more = {k: v for k, v in r.items() if k not in known}
                 cells = [_cell(r.get(k)) for k in known]
                 w.writerow([*cells, json.dumps(more, ensure_ascii=False, allow_nan=False) if more else ""])
-        data = buf.getvalue().encode("utf-8")
+        data = scrub(buf.getvalue()).encode("utf-8")  # rows come scrubbed; this only guards the file
         # each flush is a complete gzip member, so a file cut at a flushed offset is still valid gzip
         self.raw.write(gzip.compress(data, mtime=0) if self.gz and data else data)
 
@@ -347,7 +348,7 @@ class _ParquetWriter:
         self.n = len(list(self.parts.glob("part-*.parquet"))) if append else 0
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        self.pending += [{k: _cell(v) for k, v in r.items()} for r in rows]
+        self.pending += [{k: _cell(v) for k, v in jsonable(r).items()} for r in rows]
 
     def _table(self, rows: list[dict[str, Any]]) -> Any:
         pa = self.pa

@@ -50,8 +50,10 @@ def jsonable(v: Any) -> Any:
 
 
 def _field(name: str, v: Any, *, numbers: bool) -> str | None:
-    if v is None or isinstance(v, str):
+    if v is None:
         return v
+    if isinstance(v, str):
+        return scrub(v)
     if numbers and isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     if name == "created_at" and isinstance(v, date):
@@ -70,7 +72,7 @@ class Post:
 
     ``extra`` holds any other fields of the input record; they are carried through to the output. An int
     ``id`` or ``source`` becomes its decimal string; a date or a number as ``created_at`` its ISO form or
-    string. Lone surrogates in ``text`` are replaced by U+FFFD (offsets unchanged).
+    string. Lone surrogates in the text fields are replaced by U+FFFD (offsets unchanged).
 
     >>> Post("Когда включат воду на Садовой?", id="42", region="Нижегородская область").id
     '42'
@@ -191,8 +193,9 @@ class Result:
                 v = [x.as_dict() for x in v]
             elif isinstance(v, tuple):
                 v = list(v)
+            elif isinstance(v, str):
+                v = scrub(v)
             d[k] = v
-        d["text"] = scrub(self.text)
         for k, v in self.extra.items():
             key = scrub(str(k))
             while key in d:
