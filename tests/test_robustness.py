@@ -288,10 +288,11 @@ def test_odd_arguments_get_clear_errors(fast: Classifier) -> None:
 
 
 def test_unknown_region_is_a_row_error_in_batch(tmp_path: Path) -> None:
-    src = _jsonl(tmp_path / "in.jsonl", [{"text": "нет воды", "region": "Марс"}, {"text": "ура"}])
+    rows = [{"text": "нет воды", "region": "Марс"}, {"text": "ура"}, {"text": "в Бору нет света", "region": " "}]
+    src = _jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
     assert main(["score", str(src), "-o", str(out), *FAST]) == 0
-    assert len(_read(out)) == 1
+    assert len(_read(out)) == 2  # a blank region (an empty CSV cell) is no hint, not an error
     assert "unknown region" in _read(tmp_path / "out.jsonl.errors.jsonl")[0]["reason"]
 
 

@@ -10,6 +10,7 @@ Heavy libraries (onnxruntime, pymorphy3's dictionaries) load when a model or the
 
 from negmon import errors
 from negmon.classifier import Classifier, classify, classify_batch
+from negmon.frames import classify_dataset, classify_frame, to_frame
 from negmon.localities import extract_localities
 from negmon.normalize import Normalized, Token, normalize
 from negmon.result import Locality, Post, Reason, Result
@@ -26,7 +27,10 @@ __all__ = [
     "__version__",
     "classify",
     "classify_batch",
+    "classify_dataset",
+    "classify_frame",
     "errors",
     "extract_localities",
     "normalize",
+    "to_frame",
 ]

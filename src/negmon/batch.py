@@ -65,13 +65,18 @@ def _fingerprint(paths: Sequence[str]) -> list[dict[str, Any]]:
     """Each input's path, size and content hash: resume refuses an input that changed in any way."""
     import hashlib
 
+    from negmon.io import dataset_files
+
     out = []
     for p in paths:
         h = hashlib.blake2b(digest_size=16)
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        out.append({"path": str(Path(p).resolve()), "size": Path(p).stat().st_size, "blake2b": h.hexdigest()})
+        files = [Path(p) / "state.json", *dataset_files(Path(p))] if Path(p).is_dir() else [Path(p)]
+        for name in files:
+            with open(name, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        out.append({"path": str(Path(p).resolve()), "size": sum(x.stat().st_size for x in files),
+                    "blake2b": h.hexdigest()})
     return out
 
 
@@ -209,9 +214,9 @@ def score(
     out = Path(output)
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
     for p in paths:
-        detect_format(p)
-        if not Path(p).is_file():
+        if not Path(p).exists():
             raise InputError(f"input file {p} does not exist")
+        detect_format(p)
     out_fmt = detect_format(out)
     if detect_format(errors_path) != "jsonl":
         raise InputError(f"the errors file {errors_path} must be JSONL (.jsonl)")

@@ -140,7 +140,7 @@ class Classifier:
         Batch jobs call it per row to report a bad row before the model runs.
         """
         p = to_post(post)
-        if p.region is not None and self.localities:
+        if p.region is not None and p.region.strip() and self.localities:  # a blank CSV cell is no hint
             from negmon.localities import check_region
 
             official = check_region(p.region)

@@ -43,7 +43,12 @@ class Row:
 
 
 def detect_format(path: str | Path) -> str:
-    """``jsonl``, ``csv``, ``tsv`` or ``parquet`` from the file name (a ``.gz`` suffix is looked through)."""
+    """``jsonl``, ``csv``, ``tsv`` or ``parquet`` from the file name (a ``.gz`` suffix is looked through), or
+    ``dataset`` for a folder written by Hugging Face ``Dataset.save_to_disk``."""
+    if Path(path).is_dir():
+        if (Path(path) / "state.json").is_file():
+            return "dataset"
+        raise InputError(f"{path} is a folder but not one saved by datasets (no state.json in it)")
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -185,12 +190,38 @@ def _read_parquet(path: Path, text_field: str) -> Iterator[Row]:
         yield Row(str(path), n + 1, None, f"the file {what} ({type(e).__name__}: {str(e)[:200]})")
 
 
+def dataset_files(folder: Path) -> list[Path]:
+    """The Arrow files of a folder saved by ``Dataset.save_to_disk``, in order (from its ``state.json``)."""
+    try:
+        state = json.loads((folder / "state.json").read_text("utf-8"))
+        return [folder / str(f["filename"]) for f in state["_data_files"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"cannot read {folder / 'state.json'} of the saved dataset: {e}") from None
+
+
+def _read_dataset(folder: Path, text_field: str) -> Iterator[Row]:
+    pa = _pyarrow()
+    n = 0
+    for f in dataset_files(folder):
+        try:
+            with pa.memory_map(str(f)) as source:
+                for batch in pa.ipc.open_stream(source):
+                    for post in batch.to_pylist():
+                        n += 1
+                        err = _check(post, text_field)
+                        yield Row(str(f), n, None if err else post, err, "" if not err else _excerpt(str(post)))
+        except (pa.ArrowException, OSError, ValueError) as e:
+            yield Row(str(f), n + 1, None, f"the file is damaged after row {n} ({type(e).__name__}: {str(e)[:200]})")
+
+
 def read_rows(path: str | Path, *, text_field: str = "text") -> Iterator[Row]:
     """Every row of one archive, good or bad, in file order."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"input file {p} does not exist")
     fmt = detect_format(p)
+    if fmt == "dataset":
+        return _read_dataset(p, text_field)
     if fmt == "jsonl":
         return _read_jsonl(p, text_field)
     if fmt in ("csv", "tsv"):
@@ -203,6 +234,16 @@ def count_rows(path: str | Path) -> int | None:
     p = Path(path)
     fmt = detect_format(p)
     try:
+        if fmt == "dataset":
+            pa = _pyarrow()
+            try:
+                total = 0
+                for part in dataset_files(p):
+                    with pa.memory_map(str(part)) as source:
+                        total += sum(b.num_rows for b in pa.ipc.open_stream(source))
+                return total
+            except (pa.ArrowException, InputError):
+                return None
         if fmt == "parquet":
             pa = _pyarrow()
             try:
@@ -228,6 +269,16 @@ def columns(path: str | Path, *, sample: int = 100) -> list[str] | None:
     p = Path(path)
     fmt = detect_format(p)
     try:
+        if fmt == "dataset":
+            pa = _pyarrow()
+            try:
+                files = dataset_files(p)
+                if not files:
+                    return None
+                with pa.memory_map(str(files[0])) as source:
+                    return list(pa.ipc.open_stream(source).schema.names)
+            except (pa.ArrowException, InputError):
+                return None
         if fmt == "parquet":
             pa = _pyarrow()
             try:
@@ -431,6 +482,8 @@ def _text(v: Any) -> str:
 def open_writer(path: str | Path, *, append: bool = False) -> _TextWriter | _ParquetWriter:
     """A writer for ``path`` by its extension; ``append`` continues an interrupted run."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"the output {p} is a folder; name an output file (.jsonl, .csv, .tsv, .parquet)")
     fmt = detect_format(p)
     if fmt == "parquet":
         return _ParquetWriter(p, append)

@@ -617,7 +617,7 @@ def extract_localities(text: str, *, region: str | None = None) -> tuple[Localit
     if region is not None and not isinstance(region, str):
         raise TypeError(f"region must be str or None, got {type(region).__name__}")
     g = Gazetteer.get()
-    hint = _region_hint(g, region) if region else None
+    hint = _region_hint(g, region) if region and region.strip() else None
     return _Extractor(g, text, hint).run()
 
 
