@@ -283,8 +283,9 @@ def test_odd_arguments_get_clear_errors(fast: Classifier) -> None:
         fast.classify({"text": "нет воды", "region": "Нижгородская облсть"})
     assert fast.classify({"text": "нет воды", "region": "нижегородская обл."}).region == "Нижегородская область"
     assert Post("x", id=3).id == "3" and Post("x", source=12).source == "12"
+    assert Post("x", id=3.0).id == "3" and Post("x", id=float("nan")).id is None  # ids from pandas
     with pytest.raises(TypeError, match=r"Post\.id"):
-        Post("x", id=3.5)  # type: ignore[arg-type]
+        Post("x", id=[3])  # type: ignore[arg-type]
 
 
 def test_unknown_region_is_a_row_error_in_batch(tmp_path: Path) -> None:

@@ -56,11 +56,15 @@ def _field(name: str, v: Any, *, numbers: bool) -> str | None:
         return scrub(v)
     if numbers and isinstance(v, int) and not isinstance(v, bool):
         return str(v)
+    if numbers and isinstance(v, float):  # pandas turns an int column with gaps into floats
+        if not math.isfinite(v):
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
     if name == "created_at" and isinstance(v, date):
         return v.isoformat()
     if name == "created_at" and isinstance(v, float) and math.isfinite(v):
         return repr(v)
-    allowed = "str, int" if numbers else "str"
+    allowed = "str, int, float" if numbers else "str"
     if name == "created_at":
         allowed = "str, a date or datetime, or a number"
     raise TypeError(f"Post.{name} must be {allowed} or None, got {type(v).__name__}")
