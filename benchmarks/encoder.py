@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _machine import machine
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -332,17 +332,6 @@ def _prepare(model_dir: Path) -> dict[str, Any]:
     return info
 
 
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
-
 
 def _versions() -> dict[str, str]:
     from importlib import metadata
@@ -466,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines)
     print()
     print(f"{len(posts)} posts, {np.mean([len(p) for p in posts]):.0f} characters and "
-          f"{np.mean(n_tokens):.0f} tokens on average; {args.threads} threads; {_machine()['cpu']}")
+          f"{np.mean(n_tokens):.0f} tokens on average; {args.threads} threads; {machine()['cpu']}")
     print(table)
     print(f"\nfastest runtime: {choice} (fastest at batch 64 with min cosine >= {MIN_COSINE}); "
           f"fastest at batch 1: {fastest_b1}")
@@ -474,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
           f"peak RSS <= {MAX_RSS_MB} MB)")
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps({
-        "machine": _machine(), "versions": _versions(), "threads": args.threads, "nice": args.nice,
+        "machine": machine(), "versions": _versions(), "threads": args.threads, "nice": args.nice,
         "model": {"dir": str(args.model), "vocab_size": json.loads((args.model / "backbone.json").read_text())
                   ["vocab_size"]},
         "posts": {"n_batch1": N_BATCH1, "n_batch64": len(posts), "mean_chars": float(np.mean([len(p) for p in posts])),

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _machine import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -113,7 +115,7 @@ def main() -> None:
     posts = posts_of_length(lengths)
     rows = measure("fast", posts, a.reps, peer_max=4000) + measure("default", posts, a.reps, peer_max=1000)
     cli = [cli_run(posts[max(lengths)]) for _ in range(3)]
-    result = {"rows": rows, "cli_default_with_reasons": cli, "machine": _machine()}
+    result = {"rows": rows, "cli_default_with_reasons": cli, "machine": machine()}
     (ROOT / "benchmarks" / "results" / "reasons.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     print(f"\n{'model':8s} {'chars':>6s} {'classify':>9s} {'+reasons':>9s} {'ratio':>6s} {'variants':>8s} "
@@ -125,18 +127,6 @@ def main() -> None:
     for c in cli:
         print(f"negmon classify - (default, reasons on), {c['chars']} chars: {c['wall_s']:.2f}s, "
               f"peak RSS {c['peak_rss_mb']} MB")
-
-
-def _machine() -> str:
-    import os
-    import platform
-
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

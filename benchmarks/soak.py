@@ -11,7 +11,7 @@ are off (the hint is unused); the other kinds are errors. The run uses the
 fast model. Each kill comes at a uniformly random moment within the next share of the expected remaining time
 (the rate is measured as the run goes); after each kill the run is resumed, and after the last kill it finishes. Then: output ids = the ids of the rows expected to be scored,
 each exactly once, in input order; error lines = the lines expected to fail, each once; rows in = rows
-written. Writes benchmarks/results/soak.json.
+written. Writes benchmarks/results/soak-FORMAT.json (runs of fewer than 1,000,000 rows write into --work).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 PHRASES = [
@@ -150,9 +152,10 @@ def main() -> None:
         "rows": a.rows, "broken": len(want_failed), "scored_damaged": sum(1 for i in range(a.rows) if i % 37 == 36)
         - len(want_failed), "kills": log, "output_format": a.out_format, "localities": a.localities,
         "wall_s": round(wall, 1), "summary": summary, "checks": checks,
-        "machine": _machine(),
+        "machine": machine(),
     }
-    (ROOT / "benchmarks" / "results" / f"soak-{a.out_format}.json").write_text(
+    results = ROOT / "benchmarks" / "results" if a.rows >= 1_000_000 else work  # small trial runs stay local
+    (results / f"soak-{a.out_format}.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     print(summary)
     for name, ok in checks.items():
@@ -165,21 +168,6 @@ def _parquet_ids(path: Path) -> list[int]:
     import pyarrow.parquet as pq
 
     return [int(x) for x in pq.read_table(path, columns=["id"]).column("id").to_pylist()]
-
-
-def _machine() -> str:
-    import os
-    import platform
-
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":

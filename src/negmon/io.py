@@ -229,27 +229,32 @@ def read_rows(path: str | Path, *, text_field: str = "text") -> Iterator[Row]:
     return _read_parquet(p, text_field)
 
 
+def _arrow_probe(p: Path, fmt: str) -> tuple[int, list[str]] | None:
+    """Rows and column names of a Parquet file or a saved dataset folder; None when it cannot be read."""
+    pa = _pyarrow()
+    try:
+        if fmt == "parquet":
+            pf = pa.parquet.ParquetFile(p)
+            return int(pf.metadata.num_rows), list(pf.schema_arrow.names)
+        total, names = 0, None
+        for part in dataset_files(p):
+            with pa.memory_map(str(part)) as source:
+                stream = pa.ipc.open_stream(source)
+                names = names or list(stream.schema.names)
+                total += sum(b.num_rows for b in stream)
+        return (total, names) if names is not None else None
+    except (pa.ArrowException, InputError, OSError):
+        return None
+
+
 def count_rows(path: str | Path) -> int | None:
     """Fast row count for the progress bar (newlines for JSONL; metadata for Parquet; None for CSV)."""
     p = Path(path)
     fmt = detect_format(p)
     try:
-        if fmt == "dataset":
-            pa = _pyarrow()
-            try:
-                total = 0
-                for part in dataset_files(p):
-                    with pa.memory_map(str(part)) as source:
-                        total += sum(b.num_rows for b in pa.ipc.open_stream(source))
-                return total
-            except (pa.ArrowException, InputError):
-                return None
-        if fmt == "parquet":
-            pa = _pyarrow()
-            try:
-                return int(pa.parquet.ParquetFile(p).metadata.num_rows)
-            except pa.ArrowException:
-                return None  # the reader reports the file as one bad row
+        if fmt in ("dataset", "parquet"):
+            probe = _arrow_probe(p, fmt)
+            return None if probe is None else probe[0]  # unreadable: the reader reports it as one bad row
         if fmt != "jsonl":
             return None
         n = 0
@@ -269,22 +274,9 @@ def columns(path: str | Path, *, sample: int = 100) -> list[str] | None:
     p = Path(path)
     fmt = detect_format(p)
     try:
-        if fmt == "dataset":
-            pa = _pyarrow()
-            try:
-                files = dataset_files(p)
-                if not files:
-                    return None
-                with pa.memory_map(str(files[0])) as source:
-                    return list(pa.ipc.open_stream(source).schema.names)
-            except (pa.ArrowException, InputError):
-                return None
-        if fmt == "parquet":
-            pa = _pyarrow()
-            try:
-                return list(pa.parquet.ParquetFile(p).schema_arrow.names)
-            except pa.ArrowException:
-                return None
+        if fmt in ("dataset", "parquet"):
+            probe = _arrow_probe(p, fmt)
+            return None if probe is None else probe[1]
         with _open_binary(p) as fb:
             text = io.TextIOWrapper(fb, encoding="utf-8", errors="replace", newline="")
             if fmt in ("csv", "tsv"):
