@@ -115,19 +115,6 @@ def _check_text_field(inputs: Sequence[str], text_field: str) -> None:
             )
 
 
-_CLASSIFIERS: dict[tuple[str | Path, bool], Any] = {}
-
-
-def _classifier(model: str | Path, localities: bool) -> Any:
-    """One loaded classifier per (model, localities) for the process (cheap repeated in-process runs)."""
-    from negmon.classifier import Classifier
-
-    key = (model, localities)
-    if key not in _CLASSIFIERS:
-        _CLASSIFIERS[key] = Classifier.load(model, localities=localities)
-    return _CLASSIFIERS[key]
-
-
 @dataclass(frozen=True)
 class Summary:
     """What a finished :func:`score` run did: rows in = scored + errors, label counts, where it wrote."""
@@ -195,7 +182,7 @@ def score(
     """
     from tqdm import tqdm
 
-    from negmon.classifier import to_post
+    from negmon.classifier import _get, to_post
     from negmon.io import count_rows, detect_format, open_writer, read_rows
     from negmon.result import jsonable
 
@@ -241,7 +228,7 @@ def score(
     if state is None:
         _check_text_field(paths, text_field)
 
-    clf = _classifier(model, localities)
+    clf = _get(model, localities)
     if state is None:
         state = {
             "inputs": fp,

@@ -255,18 +255,20 @@ class Classifier:
         return explain(self.model, n, pr, targets)
 
 
-_default: dict[str, Classifier] = {}
+_default: dict[tuple[str, bool], Classifier] = {}
 _lock = threading.Lock()
 
 
-def _get(model: str | Path) -> Classifier:
-    key = str(model)
+def _get(model: str | Path, localities: bool = True) -> Classifier:
+    """The process's one loaded classifier per (model, localities), shared by the module-level functions,
+    batch runs and the DataFrame helpers."""
+    key = (str(model), localities)
     clf = _default.get(key)
     if clf is None:
         with _lock:
             clf = _default.get(key)
             if clf is None:
-                clf = _default[key] = Classifier.load(model)
+                clf = _default[key] = Classifier.load(model, localities=localities)
     return clf
 
 

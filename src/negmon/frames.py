@@ -63,9 +63,9 @@ def _rows(
     localities: bool, fields: tuple[str, ...],
 ) -> dict[str, list[Any]]:
     """Result columns (plus ``error``) for parallel columns of texts and post fields."""
-    from negmon.batch import _classifier
+    from negmon.classifier import _get
 
-    clf = _classifier(model, localities)
+    clf = _get(model, localities)
     cols: dict[str, list[Any]] = {f: [None] * len(texts) for f in (*fields, "error")}
     good: list[tuple[int, Any]] = []
     for i, text in enumerate(texts):

@@ -175,19 +175,30 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+def _arrow_rows(file: str, batches: Any, text_field: str, start: int) -> Iterator[Row]:
+    """Rows of Arrow record batches, numbered from ``start + 1``."""
+    n = start
+    for batch in batches:
+        for post in batch.to_pylist():
+            n += 1
+            err = _check(post, text_field)
+            yield Row(file, n, None if err else post, err, "" if not err else _excerpt(str(post)))
+
+
+def _broken(file: str, after: int, e: Exception, kind: str = "Parquet") -> Row:
+    what = f"is not a {kind} file or is damaged" if after == 0 else f"is damaged after row {after}"
+    return Row(file, after + 1, None, f"the file {what} ({type(e).__name__}: {str(e)[:200]})")
+
+
 def _read_parquet(path: Path, text_field: str) -> Iterator[Row]:
     pa = _pyarrow()
-    n = 0
+    last = 0
     try:
-        pf = pa.parquet.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=4096):
-            for post in batch.to_pylist():
-                n += 1
-                err = _check(post, text_field)
-                yield Row(str(path), n, None if err else post, err, "" if not err else _excerpt(str(post)))
+        for row in _arrow_rows(str(path), pa.parquet.ParquetFile(path).iter_batches(batch_size=4096), text_field, 0):
+            last = row.line
+            yield row
     except (pa.ArrowException, OSError, ValueError) as e:
-        what = "is not a Parquet file or is damaged" if n == 0 else f"is damaged after row {n}"
-        yield Row(str(path), n + 1, None, f"the file {what} ({type(e).__name__}: {str(e)[:200]})")
+        yield _broken(str(path), last, e)
 
 
 def dataset_files(folder: Path) -> list[Path]:
@@ -201,17 +212,15 @@ def dataset_files(folder: Path) -> list[Path]:
 
 def _read_dataset(folder: Path, text_field: str) -> Iterator[Row]:
     pa = _pyarrow()
-    n = 0
+    last = 0
     for f in dataset_files(folder):
         try:
             with pa.memory_map(str(f)) as source:
-                for batch in pa.ipc.open_stream(source):
-                    for post in batch.to_pylist():
-                        n += 1
-                        err = _check(post, text_field)
-                        yield Row(str(f), n, None if err else post, err, "" if not err else _excerpt(str(post)))
+                for row in _arrow_rows(str(f), pa.ipc.open_stream(source), text_field, last):
+                    last = row.line
+                    yield row
         except (pa.ArrowException, OSError, ValueError) as e:
-            yield Row(str(f), n + 1, None, f"the file is damaged after row {n} ({type(e).__name__}: {str(e)[:200]})")
+            yield _broken(str(f), last, e, "Arrow")
 
 
 def read_rows(path: str | Path, *, text_field: str = "text") -> Iterator[Row]:
@@ -229,8 +238,9 @@ def read_rows(path: str | Path, *, text_field: str = "text") -> Iterator[Row]:
     return _read_parquet(p, text_field)
 
 
-def _arrow_probe(p: Path, fmt: str) -> tuple[int, list[str]] | None:
-    """Rows and column names of a Parquet file or a saved dataset folder; None when it cannot be read."""
+def _arrow_probe(p: Path, fmt: str, *, count: bool = True) -> tuple[int, list[str]] | None:
+    """Rows (0 unless ``count``) and column names of a Parquet file or a saved dataset folder; None when it
+    cannot be read. A dataset's rows are counted by reading its batches, so ``columns`` does not ask."""
     pa = _pyarrow()
     try:
         if fmt == "parquet":
@@ -241,6 +251,8 @@ def _arrow_probe(p: Path, fmt: str) -> tuple[int, list[str]] | None:
             with pa.memory_map(str(part)) as source:
                 stream = pa.ipc.open_stream(source)
                 names = names or list(stream.schema.names)
+                if not count:
+                    break
                 total += sum(b.num_rows for b in stream)
         return (total, names) if names is not None else None
     except (pa.ArrowException, InputError, OSError):
@@ -275,7 +287,7 @@ def columns(path: str | Path, *, sample: int = 100) -> list[str] | None:
     fmt = detect_format(p)
     try:
         if fmt in ("dataset", "parquet"):
-            probe = _arrow_probe(p, fmt)
+            probe = _arrow_probe(p, fmt, count=False)
             return None if probe is None else probe[1]
         with _open_binary(p) as fb:
             text = io.TextIOWrapper(fb, encoding="utf-8", errors="replace", newline="")
