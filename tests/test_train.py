@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,7 +208,10 @@ def test_retrain_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     nb = nbformat.read(ROOT / "notebooks" / "retrain.ipynb", as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "your model" in outputs and "topic" in outputs
+    assert "your model is in" in outputs
+    assert "head topic        7 labels: Благоустройство, Дороги, ЖКХ, Здравоохранение, Мусор и экология" in outputs
+    f1 = float(re.search(r"topic macro-F1 ([0-9.]+)", outputs).group(1))  # type: ignore[union-attr]
+    assert f1 >= 0.6, f1
 
 
 @pytest.mark.slow
@@ -235,3 +239,70 @@ def test_recover_the_shipped_default_model(tmp_path: Path) -> None:
         assert agree >= 0.9, (col, agree)
         col += labels
     assert (tmp_path / "rec" / "backbone" / "tokenizer.json").is_file()
+
+
+def test_transformer_with_a_teams_own_labels(tmp_path: Path, small_corpus: Path, tiny_backbone: Path) -> None:
+    """The transformer path fine-tunes on a team's own file and label names; a second run starts from the first
+    one's weights with a changed taxonomy (kept heads keep their weights, changed ones start afresh)."""
+    from negmon.train.run import train
+    from negmon.train.transformer import load_trained
+
+    team = {"housing_utilities": "ЖКХ", "energy": "ЖКХ", "roads": "Дороги", "public_transport": "Транспорт",
+            "healthcare": "Медицина", "education": "Школы", "waste": "Мусор"}
+    posts = [json.loads(x) for x in (small_corpus / "sample.jsonl").read_text("utf-8").splitlines()]
+    rows = [{"body": p["text"], "rubric": team[p["topic"]], "needs_reply": p["needs_reply"]} for p in posts
+            if p["topic"] in team]
+    data = tmp_path / "team.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+    def config(name: str, extra: str = "", labels: str = "") -> Path:
+        return write_config(tmp_path / f"{name}.toml", f"""
+[model]
+kind = "transformer"
+id = "{name}"
+out = "{tmp_path / name}"
+work = "{tmp_path / 'runs'}"
+[data]
+sentiment_sets = []
+corpus = false
+other_from_sentiment = 0
+files = ["{data}"]
+text_field = "body"
+label_fields = {{topic = "rubric"}}
+{labels}
+[transformer]
+backbone = "{tiny_backbone}"
+max_length = 48
+batch_size = 32
+epochs = 1
+lr = 1e-3
+eval_every = 20
+threads = 1
+heads = ["topic", "needs_reply"]
+{extra}
+""")
+
+    first = train(config("team-a"))
+    meta = json.loads((first / "meta.json").read_text("utf-8"))
+    names = sorted(set(team.values()))
+    assert meta["heads"]["topic"]["labels"] == names and list(meta["heads"]) == ["topic", "needs_reply"]
+    assert abs(meta["metrics"]["own-dev"]["heads"]["topic"]["n"] - 0.2 * len(rows)) <= len(team)  # stratified
+    r = Classifier.load(first).classify("Третий день нет горячей воды, управляющая компания молчит")
+    assert r.topic in names and r.sentiment is None and set(r.topic_scores or {}) == set(names)
+
+    # a second stage from the first run's weights, with one more (as yet unused) topic label
+    more = [*names, "Прочее"]
+    second = train(config("team-b", f'init = "{tmp_path / "runs" / "team-a" / "torch"}"',
+                          f"labels = {{topic = {json.dumps(more, ensure_ascii=False)}}}"))
+    assert json.loads((second / "meta.json").read_text("utf-8"))["heads"]["topic"]["labels"] == more
+    start = load_trained(tmp_path / "runs" / "team-a" / "torch")
+    after = load_trained(tmp_path / "runs" / "team-b" / "torch")
+    assert after.labels == {"topic": more, "needs_reply": ["no", "yes"]}
+    assert after.heads["topic"].weight.shape[0] == len(more) and start.heads["topic"].weight.shape[0] == len(names)
+    import torch
+
+    from negmon.train.transformer import _with_heads
+
+    moved = _with_heads(start, {"topic": more, "needs_reply": ["no", "yes"]})
+    assert torch.equal(moved.heads["needs_reply"].weight, start.heads["needs_reply"].weight)
+    assert moved.heads["topic"].weight.shape[0] == len(more) and moved.encoder is start.encoder

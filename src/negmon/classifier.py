@@ -204,11 +204,15 @@ class Classifier:
         }
 
     def _empty(self, p: Post) -> Result:
+        """An empty post: neutral, topic other and no reply, where the model has those labels and heads."""
+        def label(head: str, name: str) -> str | None:
+            return name if name in self.heads.get(head, {}).get("labels", ()) else None
+
         return Result(
             **self._base(p),
-            sentiment="neutral",
-            needs_reply=False,
-            topic="other" if "topic" in self.heads else None,
+            sentiment=label("sentiment", "neutral"),
+            needs_reply=False if "needs_reply" in self.heads else None,
+            topic=label("topic", "other"),
             empty=True,
         )
 

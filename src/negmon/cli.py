@@ -46,7 +46,8 @@ def _cmd_info(a: argparse.Namespace) -> int:
     print(f"aliases:    {', '.join(meta.get('aliases', [])) or '-'}")
     for h in ("sentiment", "topic", "needs_reply", "priority"):
         state = (
-            f"present, {len(heads[h]['labels'])} labels" if h in heads else "absent (Result field is None)"
+            f"{len(heads[h]['labels'])} labels: {', '.join(heads[h]['labels'])}" if h in heads
+            else "absent (its Result fields are None)"
         )
         print(f"head {h:12s} {state}")
     print(f"thresholds: {meta.get('thresholds') or '-'}")
@@ -64,6 +65,12 @@ def _cmd_info(a: argparse.Namespace) -> int:
 
 
 def _cmd_score(a: argparse.Namespace) -> int:
+    if a.engine == "spark":
+        return _score_spark(a)
+    spark_only = [f for f, v in (("--master", a.master), ("--format", a.format), ("--parts", a.parts)) if v]
+    if spark_only:
+        print(f"negmon: error: {', '.join(spark_only)}: Spark options, for --engine spark", file=sys.stderr)
+        return 2
     from negmon.batch import score
 
     summary = score(
@@ -75,6 +82,33 @@ def _cmd_score(a: argparse.Namespace) -> int:
         id_field=a.id_field,
         batch_size=a.batch_size,
         checkpoint_every=a.checkpoint_every,
+        resume=a.resume,
+        force=a.force,
+        drop_text=a.drop_text,
+        localities=not a.no_localities,
+        reasons=a.reasons,
+        progress=not a.no_progress,
+    )
+    print(summary)
+    return 0
+
+
+def _score_spark(a: argparse.Namespace) -> int:
+    if a.errors:
+        print("negmon: error: --errors goes with --engine local; the Spark engine keeps a row it cannot score "
+              "in the output, with its reason in the `error` column", file=sys.stderr)
+        return 2
+    from negmon.spark import score
+
+    summary = score(
+        a.inputs,
+        a.output,
+        master=a.master,
+        model=a.model,
+        text_field=a.text_field,
+        fmt=a.format,
+        parts=a.parts,
+        batch_size=a.batch_size,
         resume=a.resume,
         force=a.force,
         drop_text=a.drop_text,
@@ -103,7 +137,14 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
         from negmon.train.evaluate import main as evaluate
     except ImportError as e:
         return _fail(f"evaluation needs the [train] extra ({e.name} is missing): pip install 'negmon[train]'")
-    evaluate(a.model, a.data, a.out, a.batch_size)
+    fields = {}
+    for item in a.label_field:
+        head, sep, column = item.partition("=")
+        if not sep or head not in ("sentiment", "topic", "needs_reply", "priority") or not column:
+            return _fail(f"--label-field expects HEAD=COLUMN with a head of sentiment, topic, needs_reply, "
+                         f"priority; got {item!r}")
+        fields[head] = column
+    evaluate(a.model, a.data, a.out, a.batch_size, text_field=a.text_field, label_fields=fields)
     return 0
 
 
@@ -134,6 +175,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-localities", action="store_true", help="skip locality extraction")
     s.add_argument("--reasons", action="store_true", help="explain flagged posts (one extra model batch each)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: this process, resumable by checkpoints (default); spark: Apache Spark "
+                   "([spark] extra), JSONL or Parquet files, folders or globs into a folder of parts")
+    s.add_argument("--master", help="Spark master URL (default: $SPARK_MASTER, else local[*])")
+    s.add_argument("--format", choices=("parquet", "jsonl"),
+                   help="Spark output format (default: from the output's name)")
+    s.add_argument("--parts", type=int, help="Spark: resumable parts (default: one per 100,000 rows)")
     s.set_defaults(fn=_cmd_score)
 
     i = sub.add_parser("info", help="show a model's heads, thresholds, metrics and data licences")
@@ -151,9 +199,13 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="evaluate a model on a labelled set; writes JSON and plots")
     e.add_argument("model")
     e.add_argument(
-        "data", help="rusentiment-test, rusentitweet-test, sentirueval-test, corpus-dev, or a file"
+        "data", help="a named set (rusentiment-test, rusentitweet-test, sentirueval-test, corpus-dev, "
+        "corpus-dev-realistic, real-dev, blind), a CSV/TSV/JSONL/Parquet file or a folder saved by datasets"
     )
     e.add_argument("--out", help="folder for metrics.json and PNG plots")
+    e.add_argument("--text-field", default="text", help="the text column of a file (default: text)")
+    e.add_argument("--label-field", action="append", default=[], metavar="HEAD=COLUMN",
+                   help="the column that labels a head, where it is not the head's name (topic=category)")
     e.add_argument("--batch-size", type=int, default=64)
     e.set_defaults(fn=_cmd_evaluate)
     return ap
@@ -162,8 +214,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage)."""
     a = _parser().parse_args(argv)
-    if getattr(a, "batch_size", 1) < 1 or getattr(a, "checkpoint_every", 1) < 1:
-        print("negmon: error: --batch-size and --checkpoint-every must be >= 1", file=sys.stderr)
+    parts = getattr(a, "parts", None)
+    if getattr(a, "batch_size", 1) < 1 or getattr(a, "checkpoint_every", 1) < 1 or (parts is not None and parts < 1):
+        print("negmon: error: --batch-size, --checkpoint-every and --parts must be >= 1", file=sys.stderr)
         return 2
     try:
         return int(a.fn(a))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from negmon.model.artifact import write_meta
+from negmon.train.data import text_key
 
 __all__ = ["DATA_LICENCES", "finish_model", "render_card"]
 
@@ -31,6 +32,8 @@ DATA_LICENCES = {
         "labels: same licence as negmon; texts: their sets' licences (CC BY-NC-SA 4.0 where stated)",
     ),
 }
+OWN_DEV = ("the dev half of the user's own labelled posts (dev_files, or a stratified dev_share of files held "
+           "out of training)")
 EVAL_SETS = {
     "rusentiment-test": "RuSentiment official test file (3 classes: speech and skip rows dropped)",
     "rusentitweet-test": "RuSentiTweet test file (3 classes: speech and skip rows dropped)",
@@ -46,19 +49,26 @@ EVAL_SETS = {
 }
 
 
-def _measure(out: Path) -> dict[str, Any]:
+def _measure(out: Path, own_dev: list[dict[str, Any]], own_train: set[str]) -> dict[str, Any]:
     from negmon.errors import InputError
     from negmon.model import load_model
     from negmon.train.evaluate import evaluate, load_eval_set, plot
 
     model = load_model(out)
     metrics: dict[str, Any] = {}
-    for name in EVAL_SETS:
-        try:
-            records = load_eval_set(name)
-        except (InputError, OSError) as e:
-            log.warning("skipping %s: %s", name, e)
-            continue
+    for name in ["own-dev", *EVAL_SETS]:
+        if name == "own-dev":
+            records = own_dev
+        else:
+            try:
+                records = load_eval_set(name)
+            except (InputError, OSError) as e:
+                log.warning("skipping %s: %s", name, e)
+                continue
+        seen = 0
+        if own_train:  # the user's training posts may include texts of a named set: measure without them
+            kept = [r for r in records if text_key(r["text"]) not in own_train]
+            seen, records = len(records) - len(kept), kept
         if not records:
             continue
         m = evaluate(model, records)
@@ -68,8 +78,9 @@ def _measure(out: Path) -> dict[str, Any]:
         plots.mkdir(parents=True, exist_ok=True)
         plot(m, plots, f"{model.meta['id']} on {name}")
         metrics[name] = {
-            "description": EVAL_SETS[name],
+            "description": OWN_DEV if name == "own-dev" else EVAL_SETS[name],
             "n": m["n"],
+            **({"removed_as_training": seen} if seen else {}),
             "heads": {
                 h: {k: v for k, v in hm.items() if k != "confusion"} | {"confusion": hm["confusion"]}
                 for h, hm in m["heads"].items()
@@ -79,25 +90,32 @@ def _measure(out: Path) -> dict[str, Any]:
     return metrics
 
 
-def finish_model(out: Path, meta: dict[str, Any], files: list[str]) -> None:
-    """Write meta.json (hashes of ``files``), evaluate on every available held-out set, write the card."""
-    sets = meta.get("training", {}).get("config", {}).get("sentiment_sets", [])
+def finish_model(out: Path, meta: dict[str, Any], files: list[str], own_dev: list[dict[str, Any]] | None = None,
+                 own_train: list[dict[str, Any]] | None = None) -> None:
+    """Write meta.json (hashes of ``files``), evaluate on every available held-out set (and on ``own_dev``, the
+    dev half of the user's own labelled posts; a named set's texts that ``own_train`` holds are left out of it),
+    write the card."""
+    config = meta.get("training", {}).get("config", {})
+    sets = config.get("sentiment_sets", [])
     meta.setdefault(
         "training_data",
         [{"name": DATA_LICENCES[s][0], "licence": DATA_LICENCES[s][1]} for s in sets]
         + (
             [{"name": DATA_LICENCES["corpus"][0], "licence": DATA_LICENCES["corpus"][1]}]
-            if meta.get("training", {}).get("config", {}).get("corpus")
+            if config.get("corpus")
             else []
         )
         + (
             [{"name": DATA_LICENCES["real"][0], "licence": DATA_LICENCES["real"][1]}]
-            if meta.get("training", {}).get("config", {}).get("real")
+            if config.get("real")
             else []
-        ),
+        )
+        + [{"name": "the user's own labelled posts: "
+                    + ", ".join(Path(f).name for f in config["files"] + config.get("dev_files", [])),
+            "licence": "as their owner sets"}] * bool(config.get("files")),
     )
     write_meta(out, meta, files)
-    meta["metrics"] = _measure(out)
+    meta["metrics"] = _measure(out, own_dev or [], {text_key(r["text"]) for r in own_train or []})
     write_meta(out, meta, files)
     (out / "README.md").write_text(render_card(meta), "utf-8")
 
@@ -147,13 +165,28 @@ def _decision_line(d: dict[str, Any] | None) -> str:
             "`blind` set chose nothing.\n")
 
 
+def _nc_line(meta: dict[str, Any]) -> str:
+    if not any("NC" in d["licence"] for d in meta.get("training_data", [])):
+        return ""
+    return ("Because some training sets are licensed for non-commercial use only (CC BY-NC-SA), these weights are\n"
+            "offered for research and non-commercial use; retrain on permissive data (`negmon train`) for other "
+            "uses.\n")
+
+
+def _labels(heads: dict[str, Any]) -> str:
+    lines = [f"- `{h}`: " + ", ".join(f"`{lab}`" for lab in s["labels"]) for h, s in heads.items()]
+    return "Labels, in the order of the model's outputs:\n\n" + "\n".join(lines)
+
+
 def render_card(meta: dict[str, Any]) -> str:
     """The model card (Markdown) from ``meta``: what it predicts, how well, on what data, under which licences."""
     heads = ", ".join(f"`{h}` ({len(s['labels'])} labels)" for h, s in meta["heads"].items())
     missing = [h for h in ("sentiment", "topic", "needs_reply", "priority") if h not in meta["heads"]]
     tr = meta.get("training", {})
     data_lines = "\n".join(f"- {d['name']}: {d['licence']}" for d in meta.get("training_data", []))
-    sets = "\n".join(f"- `{k}`: {v['description']}" for k, v in meta.get("metrics", {}).items())
+    sets = "\n".join(f"- `{k}`: {v['description']}" + (f" ({v['removed_as_training']} of its posts are among the "
+                                                       "training posts and were left out)" if v.get("removed_as_training") else "")
+                     for k, v in meta.get("metrics", {}).items())
     base = meta.get("base_model")
     base_line = f"Base encoder: {base}.\n\n" if base else ""
     ens = meta.get("ensemble")
@@ -166,6 +199,8 @@ def render_card(meta: dict[str, Any]) -> str:
 
 Kind: **{meta["kind"]}**{" (aliases: " + ", ".join(meta.get("aliases", [])) + ")" if meta.get("aliases") else ""}.
 Heads: {heads}.{" Missing heads (their Result fields are None): " + ", ".join(missing) + "." if missing else ""}
+
+{_labels(meta["heads"])}
 
 {base_line}Intended use: triage of Russian social-media posts addressed to regional and municipal authorities
 (which posts need a reply, on what topic, how urgently, and the author's sentiment). Not for decisions about
@@ -184,9 +219,7 @@ Confusion matrices: `plots/<set>/confusion_<head>.png`.
 
 {data_lines}
 
-Because some training sets are licensed for non-commercial use only (CC BY-NC-SA), these weights are
-offered for research and non-commercial use; retrain on permissive data (`negmon train`) for other uses.
-
+{_nc_line(meta)}
 {_training_line(tr)}
 
 ## Limitations

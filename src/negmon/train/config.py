@@ -30,13 +30,24 @@ from negmon.model import HEADS
 __all__ = ["DataConfig", "LinearConfig", "TrainConfig", "TransformerConfig", "load_config"]
 
 SENTIMENT_SETS = ("rusentiment", "rusentitweet", "sentirueval", "open_sentiment")
+# the binary heads are decisions with a fixed meaning; a team's own labels rename sentiment and topic
+FIXED_LABELS = {"needs_reply": ["no", "yes"], "priority": ["normal", "urgent"]}
 
 
 @dataclass
 class DataConfig:
     """Which data to train on. ``corpus_folder`` defaults to the repository's ``corpus/posts``; ``real`` adds
     the real slice (``corpus/real/labels.jsonl``, texts read from ../shared/data); ``corpus_exclude`` drops the
-    corpus files whose names start with any of its prefixes from train and dev (ablations: ``["cf_"]``)."""
+    corpus files whose names start with any of its prefixes from train and dev (ablations: ``["cf_"]``).
+
+    Your own labelled posts: ``files`` lists CSV, TSV, JSONL or Parquet files (``.gz`` too) or folders saved by
+    Hugging Face ``datasets`` (relative paths, like ``out``, from the working directory); ``text_field`` names their text column and
+    ``label_fields`` the column of each head where it is not the head's own name (``{topic = "category"}``).
+    ``dev_files`` are their dev half; without them a stratified ``dev_share`` of ``files`` is held out.
+    ``labels`` fixes a head's label names and order (``{topic = ["дороги", "ЖКХ", ...]}``); without it a head
+    that your files label takes the names found in them. Built-in data (the corpus, the sentiment sets) then
+    keeps only the labels that your list has. needs_reply (``no``/``yes``, also true/false, 1/0, да/нет) and
+    priority (``normal``/``urgent``) keep their meaning and names."""
 
     sentiment_sets: list[str] = field(default_factory=lambda: list(SENTIMENT_SETS))
     corpus: bool = True
@@ -46,6 +57,12 @@ class DataConfig:
     seed: int = 13
     real: bool = False
     corpus_exclude: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    dev_files: list[str] = field(default_factory=list)
+    dev_share: float = 0.2
+    text_field: str = "text"
+    label_fields: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bad = [s for s in self.sentiment_sets if s not in SENTIMENT_SETS]
@@ -53,6 +70,21 @@ class DataConfig:
             raise InputError(f"unknown sentiment sets {bad}; expected some of {list(SENTIMENT_SETS)}")
         if self.other_from_sentiment < 0:
             raise InputError(f"other_from_sentiment must be >= 0, got {self.other_from_sentiment}")
+        if not 0.0 < self.dev_share < 1.0:
+            raise InputError(f"dev_share must be between 0 and 1, got {self.dev_share}")
+        if self.dev_files and not self.files:
+            raise InputError("dev_files needs files (the training half of your own data)")
+        for name, table in (("label_fields", self.label_fields), ("labels", self.labels)):
+            if unknown := sorted(set(table) - set(HEADS)):
+                raise InputError(f"[data] {name} has unknown heads {unknown}; the heads are {list(HEADS)}")
+        for head, labels in self.labels.items():
+            if not isinstance(labels, list) or not all(isinstance(x, str) and x.strip() for x in labels):
+                raise InputError(f"[data] labels.{head} must be a list of label names, got {labels!r}")
+            if len(set(labels)) != len(labels) or len(labels) < 2:
+                raise InputError(f"[data] labels.{head} must name at least two different labels, got {labels}")
+            if head in FIXED_LABELS and labels != FIXED_LABELS[head]:
+                raise InputError(f"[data] labels.{head}: {head} is a yes/no decision with the labels "
+                                 f"{FIXED_LABELS[head]}; rename labels of sentiment and topic only")
 
 
 @dataclass
@@ -76,6 +108,8 @@ class LinearConfig:
     urgent_recall: float = 0.9
 
     def __post_init__(self) -> None:
+        if self.urgent_vs_all and not {"needs_reply", "priority"} <= set(self.heads):
+            raise InputError("urgent_vs_all needs both the needs_reply and the priority heads")
         if not self.C or any(c <= 0 for c in self.C):
             raise InputError(f"C must be a non-empty list of positive numbers, got {self.C}")
         if not self.heads or set(self.heads) - set(HEADS):
@@ -157,8 +191,13 @@ class TransformerConfig:
     partner_weight: float = 0.5
     partner_weights: dict[str, float] = field(default_factory=dict)
     soup: list[str] = field(default_factory=list)
+    heads: list[str] = field(default_factory=lambda: list(HEADS))
 
     def __post_init__(self) -> None:
+        if not self.heads or set(self.heads) - set(HEADS) or len(set(self.heads)) != len(self.heads):
+            raise InputError(f"heads must be some of {list(HEADS)}, each once, got {self.heads}")
+        if self.urgent_vs_all and not {"needs_reply", "priority"} <= set(self.heads):
+            raise InputError("urgent_vs_all needs both the needs_reply and the priority heads")
         if self.max_length < 16 or self.max_length > 512:
             raise InputError(f"max_length must be in 16..512, got {self.max_length}")
         if self.batch_size < 1 or self.epochs <= 0 or self.lr <= 0:
@@ -240,6 +279,7 @@ def load_config(path: str | Path) -> TrainConfig:
         raise InputError(
             f"{p}: [model] has unknown keys {sorted(model)}; known: kind, id, out, aliases, seed, work"
         )
+    data = _build(DataConfig, raw.get("data", {}), "data")
     return TrainConfig(
         kind=kind,
         id=id_,
@@ -247,7 +287,7 @@ def load_config(path: str | Path) -> TrainConfig:
         aliases=aliases,
         seed=seed,
         work=work,
-        data=_build(DataConfig, raw.get("data", {}), "data"),
+        data=data,
         linear=_build(LinearConfig, raw.get("linear", {}), "linear"),
         transformer=_build(TransformerConfig, raw.get("transformer", {}), "transformer"),
         source=str(p),

@@ -3,13 +3,14 @@
 ``negmon evaluate MODEL DATA --out DIR`` writes ``DIR/metrics.json`` and PNG plots. DATA is a named set
 (``rusentiment-test``, ``rusentitweet-test``, ``sentirueval-test``, ``corpus-dev``; ``corpus-dev-realistic``:
 its posts written the way residents write, batch 3 and the counterfactual rewrites; ``real-dev``: the dev half
-of the labelled real posts of ../shared/data; ``blind``: the blind realistic set, never trained or tuned on) or a JSONL/CSV file with
-a ``text`` column and any of the label columns ``sentiment``, ``topic``, ``needs_reply``, ``priority``.
+of the labelled real posts of ../shared/data; ``blind``: the blind realistic set, never trained or tuned on), a
+CSV/TSV/JSONL/Parquet file or a folder saved by ``datasets`` with a ``text`` column and any of the label
+columns ``sentiment``, ``topic``, ``needs_reply``, ``priority`` (``--text-field`` and ``--label-field
+topic=category`` name other columns). A head is measured on the rows whose label is one of the model's.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Sequence
@@ -40,39 +41,19 @@ def _real(split: str) -> list[dict[str, Any]]:
     return load_real(split)
 
 
-def _bool(v: Any) -> bool | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return v
-    s = str(v).strip().lower()
-    if s in ("1", "true", "yes", "да"):
-        return True
-    if s in ("0", "false", "no", "нет"):
-        return False
-    raise InputError(f"needs_reply must be true/false, got {v!r}")
-
-
-def load_eval_set(name_or_path: str) -> list[dict[str, Any]]:
-    """Records of a named set or a JSONL/CSV file (see the module docstring)."""
+def load_eval_set(name_or_path: str, *, text_field: str = "text",
+                  label_fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Records of a named set, or of a CSV/TSV/JSONL/Parquet file or a folder saved by ``datasets`` whose
+    ``text_field`` column holds the text and whose label columns are named after the heads (or as
+    ``label_fields`` maps them: ``{"topic": "category"}``)."""
     if name_or_path in NAMED_SETS:
         return NAMED_SETS[name_or_path]()
     p = Path(name_or_path)
-    if not p.is_file():
-        raise InputError(f"{name_or_path!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a file")
-    if p.suffix == ".csv":
-        with open(p, encoding="utf-8", newline="") as fh:
-            rows: list[dict[str, Any]] = list(csv.DictReader(fh))
-    else:
-        rows = [json.loads(x) for x in p.read_text("utf-8").split("\n") if x.strip()]
-    out = []
-    for i, r in enumerate(rows, 1):
-        if not isinstance(r.get("text"), str):
-            raise InputError(f"{p}: row {i} has no text field")
-        rec = {k: (r.get(k) or None) for k in ("sentiment", "topic", "priority")}
-        rec["needs_reply"] = _bool(r.get("needs_reply"))
-        out.append({"text": r["text"], **rec})
-    return out
+    if not p.exists():
+        raise InputError(f"{name_or_path!r} is neither a named set ({', '.join(NAMED_SETS)}) nor a file or folder")
+    from negmon.train.own import load_own
+
+    return load_own([str(p)], text_field=text_field, label_fields=label_fields, tag="eval")
 
 
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -154,11 +135,15 @@ def evaluate(model: Any, records: list[dict[str, Any]], batch_size: int = 64) ->
     res: dict[str, Any] = {"n": len(records), "heads": {}}
     for h in ("sentiment", "topic"):
         if h in heads:
-            idx = [i for i, r in enumerate(records) if r.get(h)]
+            known = set(heads[h]["labels"])  # a set labelled in another taxonomy measures only the shared labels
+            idx = [i for i, r in enumerate(records) if r.get(h) in known]
             if idx:
                 res["heads"][h] = head_metrics([records[i][h] for i in idx], P[h][idx], heads[h]["labels"])
+                if skipped := sum(1 for r in records if r.get(h) and r[h] not in known):
+                    res["heads"][h]["rows_with_other_labels"] = skipped
     if "topic" in heads:  # the topic of the posts an official must answer, the one routing depends on
-        idx = [i for i, r in enumerate(records) if r.get("topic") and r.get("needs_reply")]
+        known = set(heads["topic"]["labels"])
+        idx = [i for i, r in enumerate(records) if r.get("topic") in known and r.get("needs_reply")]
         if idx:
             res["heads"]["topic_reply"] = head_metrics([records[i]["topic"] for i in idx], P["topic"][idx],
                                                        heads["topic"]["labels"])
@@ -233,12 +218,13 @@ def plot(metrics: dict[str, Any], out: Path, title: str) -> list[Path]:
     return paths
 
 
-def main(model: str, data: str, out: str | None = None, batch_size: int = 64) -> dict[str, Any]:
+def main(model: str, data: str, out: str | None = None, batch_size: int = 64, *, text_field: str = "text",
+         label_fields: dict[str, str] | None = None) -> dict[str, Any]:
     """CLI entry: evaluate, print a summary table, write metrics.json and plots into ``out``."""
     from negmon.model import load_model
 
     backend = load_model(model)
-    records = load_eval_set(data)
+    records = load_eval_set(data, text_field=text_field, label_fields=label_fields)
     m = evaluate(backend, records, batch_size=batch_size)
     m.update({"model": backend.meta["id"], "data": data})
     for head, hm in m["heads"].items():

@@ -25,28 +25,26 @@ from negmon.train.calibrate import (
     thresholds_on_slices,
 )
 from negmon.train.config import TrainConfig
+from negmon.train.own import BUILTIN_LABELS, gather
 
 __all__ = ["HEAD_LABELS", "head_targets", "select_logistic", "train_linear"]
 
 log = logging.getLogger("negmon.train")
 
-HEAD_LABELS = {
-    "sentiment": list(D.SENTIMENTS),
-    "topic": list(D.TOPICS),
-    "needs_reply": ["no", "yes"],
-    "priority": ["normal", "urgent"],
-}
+HEAD_LABELS = BUILTIN_LABELS
 
 
-def head_targets(records: list[dict[str, Any]], head: str, *, urgent_vs_all: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row indices, class ids) of the records labelled for ``head``; priority only for needs_reply posts,
-    unless ``urgent_vs_all``: then a post that needs no reply is a priority row too, as not urgent."""
+def head_targets(records: list[dict[str, Any]], head: str, *, urgent_vs_all: bool = False,
+                 labels: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(row indices, class ids) of the records labelled for ``head`` (class ids index ``labels``, the built-in
+    label names by default; a label outside them is no label); priority only for needs_reply posts, unless
+    ``urgent_vs_all``: then a post that needs no reply is a priority row too, as not urgent."""
     rows, ys = [], []
+    names = {lab: k for k, lab in enumerate(labels or HEAD_LABELS[head])}
     for i, r in enumerate(records):
-        if head in ("sentiment", "topic") and r.get(head):
+        if head in ("sentiment", "topic") and r.get(head) in names:
             rows.append(i)
-            ys.append(HEAD_LABELS[head].index(r[head]))
+            ys.append(names[r[head]])
         elif head == "needs_reply" and r.get("needs_reply") is not None:
             rows.append(i)
             ys.append(int(r["needs_reply"]))
@@ -111,18 +109,8 @@ def train_linear(cfg: TrainConfig) -> Path:
     t0 = time.time()
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    dc = cfg.data
-    folder = Path(dc.corpus_folder) if dc.corpus_folder else None
-    train, dev = D.training_records(
-        dc.sentiment_sets,
-        corpus=dc.corpus,
-        corpus_folder=folder,
-        other_from_sentiment=dc.other_from_sentiment,
-        seed=dc.seed,
-        real=dc.real,
-        corpus_exclude=dc.corpus_exclude,
-    )
     lc = cfg.linear
+    train, dev, schema = gather(cfg, lc.heads)
     train = (train + [r for r in train if D.is_realistic(r)] * max(0, lc.realistic_repeat - 1)
              + [r for r in train if r["source"].startswith("real/")] * max(0, lc.real_repeat - 1))
     log.info("training records: %d, dev records: %d", len(train), len(dev))
@@ -139,11 +127,9 @@ def train_linear(cfg: TrainConfig) -> Path:
     thresholds: dict[str, float] = {}
     selection: dict[str, Any] = {}
     dev_p1: dict[str, np.ndarray] = {}
-    for head, labels in HEAD_LABELS.items():
-        if head not in lc.heads:
-            continue
-        rows, y = head_targets(train, head, urgent_vs_all=lc.urgent_vs_all)
-        drows, dy = head_targets(dev, head, urgent_vs_all=lc.urgent_vs_all)
+    for head, labels in schema.items():
+        rows, y = head_targets(train, head, urgent_vs_all=lc.urgent_vs_all, labels=labels)
+        drows, dy = head_targets(dev, head, urgent_vs_all=lc.urgent_vs_all, labels=labels)
         if len(set(y.tolist())) < 2:
             continue
         score, C, clf = select_logistic(X[rows], y, Xd[drows], dy, cfg.linear.C, max_iter=cfg.linear.max_iter,
@@ -222,6 +208,7 @@ def train_linear(cfg: TrainConfig) -> Path:
     }
     from negmon.train.card import finish_model
 
-    finish_model(out, meta, ["weights.safetensors"])
+    finish_model(out, meta, ["weights.safetensors"], [r for r in dev if r["source"].startswith("own/")],
+                 [r for r in train if r["source"].startswith("own/")])
     log.info("wrote %s in %.0fs", out, time.time() - t0)
     return out

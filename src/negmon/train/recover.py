@@ -97,7 +97,7 @@ def recover(model_dir: Path, out: Path, check_texts: list[str] | None = None) ->
     bert_cfg = BertConfig(**cfg)
     bert_cfg._attn_implementation = "eager"
     encoder = BertModel(bert_cfg, add_pooling_layer=False)
-    model = MultiHeadModel(encoder)
+    model = MultiHeadModel(encoder, labels={h: list(v["labels"]) for h, v in meta["heads"].items()})
     state = model.state_dict()
     missing = [k for k in state if k not in w and not k.endswith("position_ids")]
     if missing:

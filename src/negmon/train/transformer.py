@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from negmon.errors import InputError
 from negmon.normalize import normalize
 from negmon.train import data as D
 from negmon.train.calibrate import fit_temperature, round_down, threshold_for_recall
 from negmon.train.config import TrainConfig
 from negmon.train.linear import HEAD_LABELS, head_targets
+from negmon.train.own import gather
 
 __all__ = ["MultiHeadModel", "train_transformer"]
 
@@ -50,12 +52,13 @@ def _build_model_class() -> Any:
     class MultiHeadModel(nn.Module):  # type: ignore[name-defined]
         """A ``transformers`` BertModel, mean pooling, dropout and one linear layer per head."""
 
-        def __init__(self, encoder: Any, dropout: float = 0.1) -> None:
+        def __init__(self, encoder: Any, dropout: float = 0.1, labels: dict[str, list[str]] | None = None) -> None:
             super().__init__()
             self.encoder = encoder
+            self.labels = {h: list(v) for h, v in (labels or HEAD_LABELS).items()}
             hidden = encoder.config.hidden_size
             self.dropout = nn.Dropout(dropout)
-            self.heads = nn.ModuleDict({h: nn.Linear(hidden, len(HEAD_LABELS[h])) for h in HEADS})
+            self.heads = nn.ModuleDict({h: nn.Linear(hidden, len(v)) for h, v in self.labels.items()})
 
         def upper(self, h: Any, mask: Any, start: int) -> Any:
             """Run layers ``start..`` on hidden states ``h`` (batch x length x hidden) and pool."""
@@ -76,9 +79,9 @@ def _build_model_class() -> Any:
             return h
 
         def logits(self, pooled: Any) -> Any:
-            """All heads' logits concatenated in HEADS order."""
+            """All heads' logits concatenated in the order of ``self.labels``."""
             x = self.dropout(pooled)
-            return torch.cat([self.heads[h](x) for h in HEADS], dim=-1)
+            return torch.cat([self.heads[h](x) for h in self.labels], dim=-1)
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
             """Full pass for export: token ids -> concatenated logits."""
@@ -88,19 +91,20 @@ def _build_model_class() -> Any:
     return MultiHeadModel
 
 
-def MultiHeadModel(encoder: Any, dropout: float = 0.1) -> Any:
-    """Build the multi-head model around a ``transformers`` BertModel (torch is imported lazily)."""
-    return _build_model_class()(encoder, dropout)
+def MultiHeadModel(encoder: Any, dropout: float = 0.1, labels: dict[str, list[str]] | None = None) -> Any:
+    """Build the multi-head model around a ``transformers`` BertModel (torch is imported lazily), one head per
+    entry of ``labels`` (head -> label names; the built-in heads and labels by default)."""
+    return _build_model_class()(encoder, dropout, labels)
 
 
 # ---------------------------------------------------------------- data
 
 
-def _targets(records: list[dict[str, Any]], urgent_vs_all: bool = False) -> np.ndarray:
-    """Label ids per head (-100 where a record has no label for it), shape (n, 4)."""
-    y = np.full((len(records), len(HEADS)), -100, dtype=np.int64)
-    for j, h in enumerate(HEADS):
-        rows, ys = head_targets(records, h, urgent_vs_all=urgent_vs_all)
+def _targets(records: list[dict[str, Any]], labels: dict[str, list[str]], urgent_vs_all: bool = False) -> np.ndarray:
+    """Label ids per head of ``labels`` (-100 where a record has no label for it), shape (n, heads)."""
+    y = np.full((len(records), len(labels)), -100, dtype=np.int64)
+    for j, (h, names) in enumerate(labels.items()):
+        rows, ys = head_targets(records, h, urgent_vs_all=urgent_vs_all, labels=names)
         y[rows, j] = ys
     return y
 
@@ -188,7 +192,7 @@ def _dev_logits(model: Any, cache: _Cache | None, ids: list[list[int]], pad_id: 
     torch = _torch()
     dev = _device(model)
     model.eval()
-    out = np.zeros((len(ids), sum(len(v) for v in HEAD_LABELS.values())), dtype=np.float32)
+    out = np.zeros((len(ids), sum(len(v) for v in model.labels.values())), dtype=np.float32)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
         for k in range(0, len(order), bs * 2):
@@ -206,19 +210,19 @@ def _dev_logits(model: Any, cache: _Cache | None, ids: list[list[int]], pad_id: 
     return out
 
 
-def _slices() -> dict[str, slice]:
+def _slices(labels: dict[str, list[str]]) -> dict[str, slice]:
     out, col = {}, 0
-    for h in HEADS:
-        out[h] = slice(col, col + len(HEAD_LABELS[h]))
-        col += len(HEAD_LABELS[h])
+    for h, names in labels.items():
+        out[h] = slice(col, col + len(names))
+        col += len(names)
     return out
 
 
-def _dev_scores(z: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def _dev_scores(z: np.ndarray, y: np.ndarray, labels: dict[str, list[str]]) -> dict[str, float]:
     from sklearn.metrics import f1_score
 
     scores = {}
-    for j, (h, sl) in enumerate(_slices().items()):
+    for j, (h, sl) in enumerate(_slices(labels).items()):
         rows = y[:, j] >= 0
         if rows.any():
             scores[h] = float(f1_score(y[rows, j], z[rows, sl].argmax(1), average="macro"))
@@ -273,6 +277,7 @@ def _save_torch(model: Any, keep: Path) -> None:
     keep.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(str(keep / "encoder"))
     save_file({k: v.contiguous() for k, v in model.heads.state_dict().items()}, str(keep / "heads.safetensors"))
+    (keep / "heads.json").write_text(json.dumps(model.labels, ensure_ascii=False, indent=1), "utf-8")
 
 
 # ---------------------------------------------------------------- training
@@ -283,11 +288,9 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     quantize, calibrate on dev and card it again, without training (after a change to packing)."""
     from tokenizers import Tokenizer
 
-    dc, keep = cfg.data, Path(cfg.work) / cfg.id
+    keep = Path(cfg.work) / cfg.id
     old = json.loads((keep / "meta.json").read_text("utf-8"))
-    folder = Path(dc.corpus_folder) if dc.corpus_folder else None
-    _, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus, corpus_folder=folder,
-                                other_from_sentiment=dc.other_from_sentiment, seed=dc.seed, real=dc.real, corpus_exclude=dc.corpus_exclude)
+    train, dev, _ = gather(cfg, cfg.transformer.heads)
     backbone = Path(cfg.transformer.backbone)
     tokenizer = Tokenizer.from_file(str(backbone / "tokenizer.json"))
     model = load_trained(keep / "torch")
@@ -300,7 +303,8 @@ def repack_transformer(cfg: TrainConfig) -> Path:
     pad_id = tokenizer.token_to_id("<pad>")
     if pad_id is None:
         raise ValueError(f"{backbone / 'tokenizer.json'} has no <pad> token")
-    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, tc.urgent_vs_all), pad_id, training)
+    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, model.labels, tc.urgent_vs_all), pad_id, training,
+                 [r for r in train if r["source"].startswith("own/")])
 
 
 def train_transformer(cfg: TrainConfig) -> Path:
@@ -319,10 +323,9 @@ def train_transformer(cfg: TrainConfig) -> Path:
     backbone = Path(tc.backbone)
     if not (backbone / "config.json").is_file():
         raise FileNotFoundError(f"backbone folder {backbone} not found: build it with python -m negmon.train.backbone")
-    folder = Path(dc.corpus_folder) if dc.corpus_folder else None
-    train, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus, corpus_folder=folder,
-                                    other_from_sentiment=dc.other_from_sentiment, seed=dc.seed, real=dc.real, corpus_exclude=dc.corpus_exclude)
-    own = ("corpus", "real/")
+    train, dev, schema = gather(cfg, tc.heads)
+    log.info("heads and labels: %s", schema)
+    own = ("corpus", "real/", "own/")
     if tc.max_sentiment_rows:
         corpus_rows = [r for r in train if r["source"].startswith(own)]
         other = [r for r in train if not r["source"].startswith(own)]
@@ -346,23 +349,25 @@ def train_transformer(cfg: TrainConfig) -> Path:
     text_ids = _encode(tokenizer, texts, tc.max_length)
     by_obj = {k: i for i, k in enumerate(uniq_train)}
     train_ix = [by_obj[id(r)] for r in train]
-    y_train = _targets(list(uniq_train.values()), tc.urgent_vs_all)
+    y_train = _targets(list(uniq_train.values()), schema, tc.urgent_vs_all)
     # early stopping looks at every corpus and real dev post and at most max_dev_sentiment_rows of the rest
     dev_own = [r for r in dev if r["source"].startswith(own)]
     dev_sent = [r for r in dev if not r["source"].startswith(own)]
     dev_eval = dev_own + (dev_sent[: tc.max_dev_sentiment_rows] if tc.max_dev_sentiment_rows else dev_sent)
     dev_ids = _encode(tokenizer, [r["text"] for r in dev_eval], tc.max_length)
-    y_dev = _targets(dev_eval, tc.urgent_vs_all)
+    y_dev = _targets(dev_eval, schema, tc.urgent_vs_all)
     log.info("tokenized in %.0fs", time.time() - t0)
 
     soft = None
     if tc.teacher:
         model, soft = _student(tc, text_ids, pad_id)
     elif tc.init:
-        model = load_trained(Path(tc.init)).train()
+        model = _with_heads(load_trained(Path(tc.init)), schema).train()
     else:
         encoder = BertModel.from_pretrained(str(backbone), attn_implementation="eager", add_pooling_layer=False)
-        model = MultiHeadModel(encoder)
+        model = MultiHeadModel(encoder, labels=schema)
+    if soft is not None and model.labels != schema:
+        raise InputError(f"the teacher {tc.teacher} has the heads {model.labels}, not this config's {schema}")
     stop = tc.freeze_layers
     for p in model.encoder.embeddings.parameters():
         p.requires_grad = not tc.freeze_embeddings
@@ -388,8 +393,8 @@ def train_transformer(cfg: TrainConfig) -> Path:
     warm = max(1, int(total * tc.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
-    weights = torch.tensor([tc.loss_weights.get(h, 1.0) for h in HEADS], device=device)
-    sl = _slices()
+    weights = torch.tensor([tc.loss_weights.get(h, 1.0) for h in schema], device=device)
+    sl = _slices(schema)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100, reduction="sum")
     best: tuple[float, dict[str, Any], dict[str, float], int] | None = None
     bad_evals, step = 0, 0
@@ -412,14 +417,14 @@ def train_transformer(cfg: TrainConfig) -> Path:
             y = torch.from_numpy(y_train[rows]).to(device)
             loss = torch.zeros((), device=device)
             alpha = tc.distill_alpha if soft is not None else 0.0
-            for j, hname in enumerate(HEADS):
+            for j, hname in enumerate(schema):
                 n = int((y[:, j] >= 0).sum())
                 if n:
                     loss = loss + (1 - alpha) * weights[j] * loss_fn(z[:, sl[hname]], y[:, j]) / len(rows)
             if soft is not None:
                 zt = torch.from_numpy(soft[rows]).to(device)
                 T = tc.distill_temperature
-                for j, hname in enumerate(HEADS):
+                for j, hname in enumerate(schema):
                     p_t = torch.softmax(zt[:, sl[hname]] / T, -1)
                     log_p_s = torch.log_softmax(z[:, sl[hname]] / T, -1)
                     kl = (p_t * (torch.log(p_t.clamp_min(1e-9)) - log_p_s)).sum(-1).mean()
@@ -434,7 +439,7 @@ def train_transformer(cfg: TrainConfig) -> Path:
                 log.info("step %d/%d loss %.4f (%.0fs)", step, total, loss.detach().item(), time.time() - t0)
             if step % tc.eval_every == 0 or step >= total:
                 zd = _dev_logits(model, dev_cache, dev_ids, pad_id, tc.batch_size, tc.bf16)
-                scores = _dev_scores(zd, y_dev)
+                scores = _dev_scores(zd, y_dev, schema)
                 mean = float(np.mean(list(scores.values())))
                 history.append({"step": step, "seconds": round(time.time() - t0), **scores, "mean": mean})
                 log.info("dev at step %d: %s mean %.4f", step, {k: round(v, 4) for k, v in scores.items()}, mean)
@@ -456,11 +461,11 @@ def train_transformer(cfg: TrainConfig) -> Path:
     assert best is not None
     model.load_state_dict(best[1], strict=False)
     model.to("cpu")
-    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, tc.urgent_vs_all), pad_id, {
+    return _pack(cfg, model, tokenizer, backbone, dev, _targets(dev, schema, tc.urgent_vs_all), pad_id, {
         "train_rows": len(train), "work": cfg.work, "steps": step, "best_step": best[3], "dev_scores": best[2],
         "history": history, "seconds": round(time.time() - t0, 1),
         "config": json.loads(json.dumps(asdict(dc))), "transformer": asdict(tc), "threads": torch.get_num_threads(),
-    })
+    }, [r for r in uniq_train.values() if r["source"].startswith("own/")])
 
 
 def load_trained(folder: Path) -> Any:
@@ -469,9 +474,25 @@ def load_trained(folder: Path) -> Any:
     from transformers import BertModel
 
     encoder = BertModel.from_pretrained(str(folder / "encoder"), attn_implementation="eager", add_pooling_layer=False)
-    model = MultiHeadModel(encoder)
+    spec = folder / "heads.json"  # absent in folders written before custom labels: the built-in heads
+    labels = json.loads(spec.read_text("utf-8")) if spec.is_file() else None
+    model = MultiHeadModel(encoder, labels=labels)
     model.heads.load_state_dict(load_file(str(folder / "heads.safetensors")))
     return model.eval()
+
+
+def _with_heads(model: Any, labels: dict[str, list[str]]) -> Any:
+    """``model``'s encoder under the heads of ``labels``: a head whose labels are the same keeps its weights,
+    any other starts afresh (a starting model with another taxonomy)."""
+    if model.labels == labels:
+        return model
+    new = MultiHeadModel(model.encoder, labels=labels)
+    for h, names in labels.items():
+        if model.labels.get(h) == names:
+            new.heads[h].load_state_dict(model.heads[h].state_dict())
+    log.info("starting model: heads %s kept, %s new", [h for h in labels if model.labels.get(h) == labels[h]],
+             [h for h in labels if model.labels.get(h) != labels[h]])
+    return new
 
 
 def _student(tc: Any, text_ids: list[list[int]], pad_id: int) -> tuple[Any, np.ndarray]:
@@ -495,13 +516,13 @@ def _student(tc: Any, text_ids: list[list[int]], pad_id: int) -> tuple[Any, np.n
     return student.train(), soft
 
 
-def _shift_thresholds(zd: np.ndarray, y_dev: np.ndarray, temps: dict[str, float], slices: list[np.ndarray],
-                      reply_recall: float, urgent_recall: float) -> dict[str, float]:
+def _shift_thresholds(zd: np.ndarray, y_dev: np.ndarray, labels: dict[str, list[str]], temps: dict[str, float],
+                      slices: list[np.ndarray], reply_recall: float, urgent_recall: float) -> dict[str, float]:
     """:func:`negmon.train.calibrate.thresholds_on_slices` on the calibrated dev scores."""
     from negmon.train.calibrate import thresholds_on_slices
 
-    sl = _slices()
-    jr, jp = HEADS.index("needs_reply"), HEADS.index("priority")
+    sl = _slices(labels)
+    jr, jp = list(labels).index("needs_reply"), list(labels).index("priority")
 
     def p1(head: str) -> np.ndarray:
         z = zd[:, sl[head]] / temps[head]
@@ -512,7 +533,7 @@ def _shift_thresholds(zd: np.ndarray, y_dev: np.ndarray, temps: dict[str, float]
                                 reply_recall, urgent_recall)
 
 
-def _calibrate(zd: np.ndarray, y_dev: np.ndarray, slices: list[np.ndarray] | None = None, *,
+def _calibrate(zd: np.ndarray, y_dev: np.ndarray, labels: dict[str, list[str]], slices: list[np.ndarray] | None = None, *,
                urgent_vs_all: bool = False, reply_recall: float = 0.95, urgent_recall: float = 0.9
                ) -> tuple[dict[str, Any], dict[str, float]]:
     """Temperatures per head and the binary heads' thresholds (needs_reply recall >= 0.95, urgent >= 0.9;
@@ -520,10 +541,10 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray, slices: list[np.ndarray] | Non
     heads: dict[str, Any] = {}
     thresholds: dict[str, float] = {}
     flagged = np.ones(len(zd), bool)
-    for j, (h, sl) in enumerate(_slices().items()):
+    for j, (h, sl) in enumerate(_slices(labels).items()):
         rows = y_dev[:, j] >= 0
         T = fit_temperature(zd[rows, sl], y_dev[rows, j]) if rows.any() else 1.0
-        heads[h] = {"labels": HEAD_LABELS[h], "temperature": round(T, 4)}
+        heads[h] = {"labels": labels[h], "temperature": round(T, 4)}
         if urgent_vs_all:
             continue
         if h == "needs_reply" and rows.any():
@@ -537,7 +558,7 @@ def _calibrate(zd: np.ndarray, y_dev: np.ndarray, slices: list[np.ndarray] | Non
             t = threshold_for_recall(np.where(flagged[rows], p1, 0.0), y_dev[rows, j], 0.9)
             thresholds["urgent"] = round_down(t if t > 0 else threshold_for_recall(p1, y_dev[rows, j], 0.9))
     if urgent_vs_all:
-        thresholds = _shift_thresholds(zd, y_dev, {h: heads[h]["temperature"] for h in heads}, slices or [],
+        thresholds = _shift_thresholds(zd, y_dev, labels, {h: heads[h]["temperature"] for h in heads}, slices or [],
                                        reply_recall, urgent_recall)
     return heads, thresholds
 
@@ -574,7 +595,8 @@ def _partner_spec(cfg: TrainConfig, out: Path) -> dict[str, Any]:
 
 
 def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: list[dict[str, Any]],
-          y_dev: np.ndarray, pad_id: int, training: dict[str, Any]) -> Path:
+          y_dev: np.ndarray, pad_id: int, training: dict[str, Any], own_train: list[dict[str, Any]] | None = None
+          ) -> Path:
     out = Path(cfg.out)
     if out.exists():
         shutil.rmtree(out)
@@ -591,7 +613,7 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
     # calibrate what ships: the packed graph's own scores on dev
     from negmon.model.transformer import TransformerModel
 
-    stub = {"id": cfg.id, "heads": {h: {"labels": HEAD_LABELS[h]} for h in HEADS},
+    stub = {"id": cfg.id, "heads": {h: {"labels": v} for h, v in model.labels.items()},
             "runtime": {"onnx": "model.onnx", "max_tokens": 256}}
     packed = TransformerModel(out, stub)
     ids, _ = packed.encode([normalize(r["text"][:20_000]) for r in dev])
@@ -599,7 +621,7 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
     from negmon.train.calibrate import decision_meta, decision_slices
 
     slices = decision_slices(dev)
-    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev, list(slices.values()),
+    heads, thresholds = _calibrate(packed.logits_from_ids(ids), y_dev, model.labels, list(slices.values()),
                                    urgent_vs_all=tc.urgent_vs_all, reply_recall=tc.reply_recall,
                                    urgent_recall=tc.urgent_recall)
     del packed
@@ -629,6 +651,6 @@ def _pack(cfg: TrainConfig, model: Any, tokenizer: Any, backbone: Path, dev: lis
         meta["ensemble"] = _partner_spec(cfg, out)
     from negmon.train.card import finish_model
 
-    finish_model(out, meta, files)
+    finish_model(out, meta, files, [r for r in dev if r["source"].startswith("own/")], own_train)
     shutil.copy(out / "meta.json", keep / "meta.json")  # the float32 weights' calibration, for benchmarks
     return out
