@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,21 @@ def _check_text_field(inputs: Sequence[str], text_field: str) -> None:
             raise InputError(
                 f"{p} has no {text_field!r} field (its fields: {shown}); name the text field with --text-field"
             )
+
+
+def _resumable(
+    state: dict[str, Any] | None, missing: str, what: str, same: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The state of the interrupted run to resume; InputError when there is none (``missing`` says why) or
+    when ``same`` finds the inputs or ``what`` changed (also used by the Spark engine)."""
+    if state is None:
+        raise InputError(f"nothing to resume: {missing}; use --force to score again")
+    if not same(state):
+        raise InputError(
+            f"--resume: the inputs or {what} differ from the interrupted run (an input was changed, added or "
+            "removed); use --force to score again"
+        )
+    return state
 
 
 @dataclass(frozen=True)
@@ -212,16 +227,9 @@ def score(
     state = state_file.load() if resume else None
     fp = _fingerprint(paths)
     if resume:
-        if state is None:
-            raise InputError(
-                f"nothing to resume: {state_file.path} not found (the run finished, or {out} was not made by "
-                "an interrupted `negmon score`); use --force to score again"
-            )
-        if state["inputs"] != fp or state["output_format"] != out_fmt:
-            raise InputError(
-                "--resume: the inputs or the output format differ from the interrupted run "
-                "(an input was changed, added or removed); use --force to score again"
-            )
+        state = _resumable(state, f"{state_file.path} not found (the run finished, or {out} was not made by an "
+                          "interrupted `negmon score`)", "the output format",
+                          lambda s: s["inputs"] == fp and s["output_format"] == out_fmt)
     elif (out.exists() or state_file.path.exists()) and not force:
         hint = " or --resume to continue the interrupted run" if state_file.path.exists() else ""
         raise InputError(f"{out} exists; use --force to overwrite it{hint}")

@@ -74,11 +74,22 @@ def _rows(
             good.append((i, clf.prepare(post)))
         except (TypeError, InputError) as e:
             cols["error"][i] = str(e)
-    results = clf.classify_batch([p for _, p in good], batch_size=batch_size, reasons=reasons)
+    posts = [p for _, p in good]
+    try:
+        results: list[Result | None] = list(clf.classify_batch(posts, batch_size=batch_size, reasons=reasons))
+    except Exception:  # one post that breaks the model must not sink its batch (or a Spark task): one by one
+        results = []
+        for (i, _), p in zip(good, posts, strict=True):
+            try:
+                results.append(clf.classify(p, reasons=reasons))
+            except Exception as e:  # the row's error, the others go on
+                results.append(None)
+                cols["error"][i] = f"internal error: {e!r}"
     for (i, _), r in zip(good, results, strict=True):
-        d = r.as_dict()
-        for f in fields:
-            cols[f][i] = d[f]
+        if r is not None:
+            d = r.as_dict()
+            for f in fields:
+                cols[f][i] = d[f]
     return cols
 
 
@@ -132,11 +143,15 @@ _ARROW = {"needs_reply": "bool", "empty": "bool", "truncated": "bool", "reply_sc
 
 
 def _mapper(
-    model: str | Path, text_col: str, fields: tuple[str, ...], batch_size: int, localities: bool
+    model: str | Path, text_col: str, fields: tuple[str, ...], batch_size: int, localities: bool,
+    reasons: bool = False,
 ) -> Callable[[dict[str, list[Any]]], dict[str, list[Any]]]:
+    """A function from a batch of columns (text, post fields) to result columns, nested fields as JSON text;
+    used by :func:`classify_dataset` and by ``negmon.spark``."""
+
     def fn(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         meta = {k: batch[k] for k in _POST_KEYS if k in batch and k != text_col}
-        cols = _rows(batch[text_col], meta, model=model, batch_size=batch_size, reasons=False,
+        cols = _rows(batch[text_col], meta, model=model, batch_size=batch_size, reasons=reasons,
                      localities=localities, fields=fields)
         for f in ("localities", "sentiment_scores", "topic_scores", "reasons", "flags"):
             if f in cols:
