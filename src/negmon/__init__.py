@@ -12,6 +12,7 @@ from negmon import errors
 from negmon.classifier import Classifier, classify, classify_batch
 from negmon.frames import classify_dataset, classify_frame, to_frame
 from negmon.localities import extract_localities
+from negmon.moods import aggregate
 from negmon.normalize import Normalized, Token, normalize
 from negmon.result import Locality, Post, Reason, Result
 
@@ -25,6 +26,7 @@ __all__ = [
     "Result",
     "Token",
     "__version__",
+    "aggregate",
     "classify",
     "classify_batch",
     "classify_dataset",

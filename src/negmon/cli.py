@@ -1,4 +1,4 @@
-"""The ``negmon`` command: classify, score, info, train, evaluate.
+"""The ``negmon`` command: classify, score, report, info, train, evaluate.
 
 Exit codes: 0 success, 1 a user error (one line on stderr, no traceback), 2 bad usage.
 """
@@ -120,6 +120,17 @@ def _score_spark(a: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- report
+
+
+def _cmd_report(a: argparse.Namespace) -> int:
+    from negmon.report import build_report
+
+    print(build_report(a.inputs, a.output, start=a.start, end=a.end, region=a.region, images=a.images,
+                       csv=a.csv, title=a.title))
+    return 0
+
+
 # ---------------------------------------------------------------- train / evaluate
 
 
@@ -162,7 +173,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="score archives (JSONL, CSV, TSV, Parquet; .gz too)")
     s.add_argument("inputs", nargs="+", metavar="INPUT")
-    s.add_argument("-o", "--output", required=True, help="output file; its extension picks the format")
+    s.add_argument("-o", "--output", required=True,
+                   help="output file (a folder with --engine spark); its extension picks the format")
     s.add_argument("--errors", help="errors file (default: OUTPUT.errors.jsonl)")
     s.add_argument("--text-field", default="text")
     s.add_argument("--id-field", default="id")
@@ -183,6 +195,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="Spark output format (default: from the output's name)")
     s.add_argument("--parts", type=int, help="Spark: resumable parts (default: one per 100,000 rows)")
     s.set_defaults(fn=_cmd_score)
+
+    r = sub.add_parser("report", help="one HTML page of moods by place and topic from scored files "
+                       "([report] extra)")
+    r.add_argument("inputs", nargs="+", metavar="SCORED", help="files written by negmon score (JSONL, CSV, Parquet)")
+    r.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    r.add_argument("--from", dest="start", metavar="DATE", help="first day (YYYY-MM-DD)")
+    r.add_argument("--to", dest="end", metavar="DATE", help="last day (YYYY-MM-DD)")
+    r.add_argument("--region", help="only the posts of this federal subject")
+    r.add_argument("--images", metavar="DIR", help="also write an SVG and a PNG of each chart and aggregate.csv")
+    r.add_argument("--csv", help="also write the aggregate (region x settlement x topic x week) as CSV here")
+    r.add_argument("--title", default="Настроения жителей по местам и темам")
+    r.set_defaults(fn=_cmd_report)
 
     i = sub.add_parser("info", help="show a model's heads, thresholds, metrics and data licences")
     i.add_argument("model", nargs="?", default="default")
