@@ -65,58 +65,26 @@ def _cmd_info(a: argparse.Namespace) -> int:
 
 
 def _cmd_score(a: argparse.Namespace) -> int:
+    common = {"model": a.model, "text_field": a.text_field, "batch_size": a.batch_size, "resume": a.resume,
+              "force": a.force, "drop_text": a.drop_text, "localities": not a.no_localities, "reasons": a.reasons,
+              "progress": not a.no_progress}
     if a.engine == "spark":
-        return _score_spark(a)
+        if a.errors:
+            print("negmon: error: --errors goes with --engine local; the Spark engine keeps a row it cannot score "
+                  "in the output, with its reason in the `error` column", file=sys.stderr)
+            return 2
+        from negmon.spark import score as spark_score
+
+        print(spark_score(a.inputs, a.output, master=a.master, fmt=a.format, parts=a.parts, **common))
+        return 0
     spark_only = [f for f, v in (("--master", a.master), ("--format", a.format), ("--parts", a.parts)) if v]
     if spark_only:
         print(f"negmon: error: {', '.join(spark_only)}: Spark options, for --engine spark", file=sys.stderr)
         return 2
     from negmon.batch import score
 
-    summary = score(
-        a.inputs,
-        a.output,
-        errors=a.errors,
-        model=a.model,
-        text_field=a.text_field,
-        id_field=a.id_field,
-        batch_size=a.batch_size,
-        checkpoint_every=a.checkpoint_every,
-        resume=a.resume,
-        force=a.force,
-        drop_text=a.drop_text,
-        localities=not a.no_localities,
-        reasons=a.reasons,
-        progress=not a.no_progress,
-    )
-    print(summary)
-    return 0
-
-
-def _score_spark(a: argparse.Namespace) -> int:
-    if a.errors:
-        print("negmon: error: --errors goes with --engine local; the Spark engine keeps a row it cannot score "
-              "in the output, with its reason in the `error` column", file=sys.stderr)
-        return 2
-    from negmon.spark import score
-
-    summary = score(
-        a.inputs,
-        a.output,
-        master=a.master,
-        model=a.model,
-        text_field=a.text_field,
-        fmt=a.format,
-        parts=a.parts,
-        batch_size=a.batch_size,
-        resume=a.resume,
-        force=a.force,
-        drop_text=a.drop_text,
-        localities=not a.no_localities,
-        reasons=a.reasons,
-        progress=not a.no_progress,
-    )
-    print(summary)
+    print(score(a.inputs, a.output, errors=a.errors, id_field=a.id_field, checkpoint_every=a.checkpoint_every,
+                **common))
     return 0
 
 
