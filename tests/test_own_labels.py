@@ -59,28 +59,29 @@ def team_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def team_model(tmp_path_factory: pytest.TempPathFactory, team_data: Path) -> Path:
-    work = tmp_path_factory.mktemp("team-model")
-    cfg = work / "team.toml"
+def _config(folder: Path, data: str, linear: str = 'C = [1.0]\nheads = ["topic"]', model_id: str = "x") -> Path:
+    """A linear config on the team's data alone, its model written to ``folder/m``."""
+    cfg = folder / "c.toml"
     cfg.write_text(f"""
 [model]
 kind = "linear"
-id = "team-topics-0.1"
-out = "{work / 'model'}"
+id = "{model_id}"
+out = "{folder / 'm'}"
 [data]
 sentiment_sets = []
 corpus = false
-other_from_sentiment = 0
-files = ["{team_data}"]
-text_field = "message"
-label_fields = {{topic = "category"}}
+{data}
 [linear]
-dim = 131072
-C = [4.0]
-heads = ["topic", "needs_reply"]
+{linear}
 """, "utf-8")
-    return train(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def team_model(tmp_path_factory: pytest.TempPathFactory, team_data: Path) -> Path:
+    data = f'other_from_sentiment = 0\nfiles = ["{team_data}"]\ntext_field = "message"\nlabel_fields = {{topic = "category"}}'
+    linear = 'dim = 131072\nC = [4.0]\nheads = ["topic", "needs_reply"]'
+    return train(_config(tmp_path_factory.mktemp("team-model"), data, linear, model_id="team-topics-0.1"))
 
 
 def test_a_custom_taxonomy_trains_loads_and_classifies(team_model: Path) -> None:
@@ -128,24 +129,6 @@ def test_info_card_and_evaluate_show_the_team_labels(team_model: Path, team_data
     assert m["heads"]["topic"]["n"] == 2 and m["heads"]["topic"]["rows_with_other_labels"] == 1
     assert main(["evaluate", str(team_model), str(team_data), "--text-field", "message",
                  "--label-field", "topic=category"]) == 0
-
-
-def _config(tmp_path: Path, data: str) -> Path:
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f"""
-[model]
-kind = "linear"
-id = "x"
-out = "{tmp_path / 'm'}"
-[data]
-sentiment_sets = []
-corpus = false
-{data}
-[linear]
-C = [1.0]
-heads = ["topic"]
-""", "utf-8")
-    return cfg
 
 
 def test_bad_rows_and_labels_are_named(tmp_path: Path) -> None:

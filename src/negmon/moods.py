@@ -209,8 +209,9 @@ def _times(values: list[Any]) -> pd.Series:
 
 
 def posts_frame(data: Any) -> pd.DataFrame:
-    """One row per (post, settlement it names): the post's fields, ``when`` (its local time), ``region``,
-    ``settlement``, ``district``, ``lat``, ``lon`` and ``post`` (the post's number, for counting posts once).
+    """One row per (post, settlement it names): the post's fields, ``when`` (its local time), ``negative`` and
+    ``urgent`` (flags), ``region``, ``settlement``, ``district``, ``lat``, ``lon`` and ``post`` (the post's number,
+    for counting posts once).
 
     ``attrs["unreadable"]`` counts rows of the files that could not be read, ``attrs["posts"]`` the posts."""
     pd = _pandas()
@@ -240,6 +241,8 @@ def posts_frame(data: Any) -> pd.DataFrame:
         "source": cols["source"], "reasons": [_json(v) for v in cols["reasons"]],
         "post": range(n), "when": _times(cols["created_at"]),
     }, columns=[*_POST_COLUMNS, "post", "when"])
+    base["negative"] = base["sentiment"].eq("negative")
+    base["urgent"] = base["needs_reply"] & base["priority"].eq("urgent")
     df = base.iloc[post_ix].reset_index(drop=True)
     for k, v in place.items():
         df[k] = pd.Series(v, dtype="float64" if k in ("lat", "lon") else "object")
@@ -293,10 +296,9 @@ def aggregate(data: Any, by: Sequence[str] = ("region", "settlement", "topic"), 
     else:
         keys_all = keys
     df = df.drop_duplicates(["post", *keys_all])  # a post of two towns counts twice only by settlement
-    df = df.assign(_neg=df["sentiment"].eq("negative"), _urgent=df["needs_reply"] & df["priority"].eq("urgent"))
     g = df.groupby(keys_all, dropna=False, sort=False)
-    out = g.agg(posts=("post", "size"), negative=("_neg", "sum"), needs_reply=("needs_reply", "sum"),
-                urgent=("_urgent", "sum")).reset_index()
+    out = g.agg(posts=("post", "size"), negative=("negative", "sum"), needs_reply=("needs_reply", "sum"),
+                urgent=("urgent", "sum")).reset_index()
     for c in ("posts", "negative", "needs_reply", "urgent"):
         out[c] = out[c].astype("int64")
     out["negative_share"] = out["negative"] / out["posts"]

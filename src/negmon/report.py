@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from negmon.errors import InputError
-from negmon.moods import emerging, posts_frame, wilson
+from negmon.moods import _number, _pandas, aggregate, emerging, posts_frame, wilson
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,13 +184,11 @@ def build_report(inputs: Any, output: str | Path, *, start: str | None = None, e
     present = {str(t) for t in df["topic"].unique()}
     topics = [t for t in TOPIC_NAMES if t in present] + sorted(present - set(TOPIC_NAMES))
     topic_ix = {t: i for i, t in enumerate(topics)}
-    df["_neg"] = df["sentiment"].eq("negative")
-    df["_urg"] = df["needs_reply"] & df["priority"].eq("urgent")
     # n, neg, rep, urg count a post under every place it names; the *1 columns once, under its first place
     counts = df.assign(w=df["week"].map(week_ix), p=df["place"].map(place_ix), t=df["topic"].map(topic_ix),
-                       n=1, neg=df["_neg"], rep=df["needs_reply"], urg=df["_urg"], n1=df["primary"],
-                       neg1=df["_neg"] & df["primary"], rep1=df["needs_reply"] & df["primary"],
-                       urg1=df["_urg"] & df["primary"])
+                       n=1, neg=df["negative"], rep=df["needs_reply"], urg=df["urgent"], n1=df["primary"],
+                       neg1=df["negative"] & df["primary"], rep1=df["needs_reply"] & df["primary"],
+                       urg1=df["urgent"] & df["primary"])
     cube = counts.groupby(["w", "p", "t"])[["n", "neg", "rep", "urg", "n1", "neg1", "rep1", "urg1"]].sum().reset_index()
 
     spikes = emerging(df, by=("region", "settlement", "topic"), freq="W")
@@ -234,8 +232,6 @@ def build_report(inputs: Any, output: str | Path, *, start: str | None = None, e
     written: list[Path] = []
     table = None
     if images is not None or csv is not None:
-        from negmon.moods import aggregate
-
         table = aggregate(df, by=("region", "settlement", "topic"), freq="W")
     if images is not None:
         folder = Path(images)
@@ -262,9 +258,9 @@ def _bundle(vlc: Any) -> str:
     import os
     from importlib.metadata import version
 
-    root = os.environ.get("NEGMON_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "negmon")
-    path = Path(root) / f"vega-bundle-{version('vl-convert-python')}.js"
+    from negmon._cache import cache_dir
+
+    path = cache_dir() / f"vega-bundle-{version('vl-convert-python')}.js"
     try:
         return path.read_text("utf-8")
     except OSError:
@@ -280,18 +276,9 @@ def _bundle(vlc: Any) -> str:
     return bundle
 
 
-def _pandas() -> Any:
-    from negmon.moods import _pandas as p
-
-    return p()
-
-
 def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else round(f, 4)
+    f = _number(v)
+    return None if f is None else round(f, 4)
 
 
 def _sample(df: pd.DataFrame, spikes: pd.DataFrame, per_cell: int, max_posts: int) -> pd.DataFrame:
@@ -299,8 +286,8 @@ def _sample(df: pd.DataFrame, spikes: pd.DataFrame, per_cell: int, max_posts: in
     topic, and every post of an emerging problem; at most ``max_posts`` posts."""
     pd = _pandas()
     score = pd.to_numeric(df["reply_score"], errors="coerce").fillna(0.0)
-    ranked = df.assign(_key=(df["needs_reply"].astype(int) * 8 + df["_urg"].astype(int) * 4
-                             + df["_neg"].astype(int) * 2 + score)).sort_values(["_key", "when"], ascending=False)
+    ranked = df.assign(_key=(df["needs_reply"].astype(int) * 8 + df["urgent"].astype(int) * 4
+                             + df["negative"].astype(int) * 2 + score)).sort_values(["_key", "when"], ascending=False)
     top = ranked.groupby(["place", "topic"], sort=False).head(per_cell)
     hot = {q for items in spikes["posts"] for q in items} if len(spikes) else set()
     chosen = pd.concat([ranked[ranked["post"].isin(hot)], top]).drop_duplicates(["post", "place"])

