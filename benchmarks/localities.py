@@ -28,7 +28,10 @@ def run_negmon(posts: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]],
     from negmon import extract_localities
 
     def once() -> list[list[dict[str, Any]]]:
-        return [[loc.as_dict() for loc in extract_localities(p["text"], region=p.get("region_hint"))] for p in posts]
+        return [
+            [loc.as_dict() for loc in extract_localities(p["text"], region=p.get("region_hint"))]
+            for p in posts
+        ]
 
     out = once()  # warm-up: loads the gazetteer
     best = min(_timed(once) for _ in range(3))
@@ -63,7 +66,9 @@ def run_natasha(posts: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]]
                 if normalize:
                     s.normalize(vocab)
                     name = s.normal
-                locs.append({"start": s.start, "end": s.stop, "surface": s.text, "name": name, "region": None})
+                locs.append(
+                    {"start": s.start, "end": s.stop, "surface": s.text, "name": name, "region": None}
+                )
             out.append(locs)
         return out
 
@@ -105,28 +110,42 @@ def main() -> None:
     print(f"{len(posts)} posts, {sum(map(len, gold))} gold localities, mean {chars:.0f} chars; one thread")
     print(f"{'system':14s} {'P':>6s} {'R':>6s} {'F1':>6s} {'region acc':>10s} {'posts/s':>9s}")
     for name, r in rows.items():
-        print(f"{name:14s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
-              f"{r['region_accuracy'] if name == 'negmon' else float('nan'):10.3f} {r['posts_per_s']:9.0f}")
+        print(
+            f"{name:14s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
+            f"{r['region_accuracy'] if name == 'negmon' else float('nan'):10.3f} {r['posts_per_s']:9.0f}"
+        )
     if "natasha NER" in rows:
-        print(f"speed ratio negmon / natasha: {rows['negmon']['posts_per_s'] / rows['natasha NER']['posts_per_s']:.1f}x")
+        print(
+            f"speed ratio negmon / natasha: {rows['negmon']['posts_per_s'] / rows['natasha NER']['posts_per_s']:.1f}x"
+        )
     long = long_posts()
     long_chars = sum(len(p["text"]) for p in long) / len(long)
     speed_rows = {"negmon": run_negmon(long)[1]}
     if "natasha NER" in rows:
         speed_rows["natasha NER"] = run_natasha(long)[1]
-    print(f"speed on {len(long)} corpus posts of {long_chars:.0f} chars: "
-          + ", ".join(f"{k} {v:,.0f} posts/s" for k, v in speed_rows.items())
-          + (f"; ratio {speed_rows['negmon'] / speed_rows['natasha NER']:.1f}x" if len(speed_rows) > 1 else ""))
+    print(
+        f"speed on {len(long)} corpus posts of {long_chars:.0f} chars: "
+        + ", ".join(f"{k} {v:,.0f} posts/s" for k, v in speed_rows.items())
+        + (f"; ratio {speed_rows['negmon'] / speed_rows['natasha NER']:.1f}x" if len(speed_rows) > 1 else "")
+    )
     if a.errors:
         for e in rows["negmon"]["errors"]:
             print(*e, "|", posts[e[1]]["text"])
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "localities.json").write_text(json.dumps(
-        {k: {kk: vv for kk, vv in v.items() if kk != "errors"} for k, v in rows.items()}
-        | {"posts": len(posts), "mean_chars": chars,
-           "speed_200_chars": {"posts": len(long), "mean_chars": long_chars, "posts_per_s": speed_rows}},
-        indent=2) + "\n", "utf-8")
+    (out / "localities.json").write_text(
+        json.dumps(
+            {k: {kk: vv for kk, vv in v.items() if kk != "errors"} for k, v in rows.items()}
+            | {
+                "posts": len(posts),
+                "mean_chars": chars,
+                "speed_200_chars": {"posts": len(long), "mean_chars": long_chars, "posts_per_s": speed_rows},
+            },
+            indent=2,
+        )
+        + "\n",
+        "utf-8",
+    )
 
 
 if __name__ == "__main__":

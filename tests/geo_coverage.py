@@ -39,9 +39,17 @@ def inflect_name(name: str, case: str) -> str:
             out.append("-".join([_inflect_word(parts[0], case, plural), *parts[1:]]))
             continue
         # "Усть-Илимск": the last part declines; "Каменск-Уральский": both, the adjective agreeing
-        both = len(parts) == 2 and parts[1].lower().endswith(("ий", "ый", "ой", "ая")) and parts[0][-1] not in "оеыи"
-        out.append("-".join(_inflect_word(p, case, plural) if j == len(parts) - 1 or both else p
-                            for j, p in enumerate(parts)))
+        both = (
+            len(parts) == 2
+            and parts[1].lower().endswith(("ий", "ый", "ой", "ая"))
+            and parts[0][-1] not in "оеыи"
+        )
+        out.append(
+            "-".join(
+                _inflect_word(p, case, plural) if j == len(parts) - 1 or both else p
+                for j, p in enumerate(parts)
+            )
+        )
     return " ".join(out)
 
 
@@ -56,8 +64,16 @@ def _inflect_word(w: str, case: str, plural: bool) -> str:
         word = low + _MASC_ENDINGS[case] if low[-1] in "бвгджзклмнпрстфхцчшщ" else low
         return word[:1].upper() + word[1:] if w[:1].isupper() else word
     # the reading whose dictionary form is the name itself first ("Лесной", not the Geox noun "Лесна")
-    p = max(parses, key=lambda p: ("nomn" in p.tag and p.normal_form == w.lower(), "Geox" in p.tag,
-                                   p.normal_form == w.lower(), "nomn" in p.tag, p.score))
+    p = max(
+        parses,
+        key=lambda p: (
+            "nomn" in p.tag and p.normal_form == w.lower(),
+            "Geox" in p.tag,
+            p.normal_form == w.lower(),
+            "nomn" in p.tag,
+            p.score,
+        ),
+    )
     num = "plur" if plural or ("plur" in p.tag and "nomn" in p.tag) else "sing"
     f = p.inflect({case, num}) or p.inflect({case})
     word = f.word if f else w.lower()
@@ -85,8 +101,11 @@ def load(shared: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
             full = "Чувашская Республика"
         regions.append((full, iso[(r["type"], r["name"])]))
     with open(shared / "geo" / "hflabs-city" / "city.csv", encoding="utf-8") as f:
-        cities = [(r["city"] or r["settlement"], iso[(r["region_type"], r["region"])])
-                  for r in csv.DictReader(f) if (r["city"] or r["settlement"])]
+        cities = [
+            (r["city"] or r["settlement"], iso[(r["region_type"], r["region"])])
+            for r in csv.DictReader(f)
+            if (r["city"] or r["settlement"])
+        ]
     return cities, regions
 
 
@@ -100,8 +119,12 @@ def coverage(pairs: list[tuple[str, str]], *, hint: bool = False) -> dict[str, A
     from negmon import extract_localities
 
     root = Path(__file__).resolve().parents[1]
-    names = {s["code"]: s["name"] for s in json.loads(
-        (root / "src" / "negmon" / "localities" / "data" / "subjects.json").read_text("utf-8"))}
+    names = {
+        s["code"]: s["name"]
+        for s in json.loads(
+            (root / "src" / "negmon" / "localities" / "data" / "subjects.json").read_text("utf-8")
+        )
+    }
 
     out: dict[str, Any] = {}
     for case, template in SENTENCES.items():
@@ -112,8 +135,11 @@ def coverage(pairs: list[tuple[str, str]], *, hint: bool = False) -> dict[str, A
             text = template.format(form)
             start = text.index(form)
             region = names.get(code) if hint else None
-            found = [loc for loc in extract_localities(text, region=region)
-                     if loc.start < start + len(form) and start < loc.end]
+            found = [
+                loc
+                for loc in extract_localities(text, region=region)
+                if loc.start < start + len(form) and start < loc.end
+            ]
             if any(loc.region_code == code for loc in found):
                 ok += 1
             else:

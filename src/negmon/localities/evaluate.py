@@ -29,8 +29,17 @@ def score(
     for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
         used: set[int] = set()
         for x in p:
-            hit = next((j for j, y in enumerate(g) if j not in used and x["start"] < y["end"]
-                        and y["start"] < x["end"] and _norm(x["name"]) == _norm(y["name"])), None)
+            hit = next(
+                (
+                    j
+                    for j, y in enumerate(g)
+                    if j not in used
+                    and x["start"] < y["end"]
+                    and y["start"] < x["end"]
+                    and _norm(x["name"]) == _norm(y["name"])
+                ),
+                None,
+            )
             if hit is None:
                 fp += 1
                 errors.append(("fp", i, str(x.get("surface", "")), str(x["name"])))
@@ -44,5 +53,13 @@ def score(
                 errors.append(("fn", i, str(y.get("surface", "")), str(y["name"])))
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
-            "region_accuracy": region_ok / tp if tp else 0.0, "tp": tp, "fp": fp, "fn": fn, "errors": errors}
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        "region_accuracy": region_ok / tp if tp else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "errors": errors,
+    }

@@ -39,13 +39,41 @@ _CUES = _forms(
     "горожане области районе района край края крае",
 )
 _MARKERS = {
-    "г": "town", "гор": "town", "город": "town", "города": "town", "городе": "town", "городу": "town",
-    "городом": "town", "пгт": "town", "рп": "town", "пос": "village", "поселок": "village", "поселка": "village",
-    "поселке": "village", "поселку": "village", "п": "village", "село": "village", "села": "village",
-    "селе": "village", "селу": "village", "с": "village", "д": "village", "дер": "village", "деревня": "village",
-    "деревни": "village", "деревне": "village", "деревню": "village", "ст": "village", "станица": "village",
-    "станицы": "village", "станице": "village", "х": "village", "хутор": "village", "хуторе": "village",
-    "аул": "village", "ауле": "village",
+    "г": "town",
+    "гор": "town",
+    "город": "town",
+    "города": "town",
+    "городе": "town",
+    "городу": "town",
+    "городом": "town",
+    "пгт": "town",
+    "рп": "town",
+    "пос": "village",
+    "поселок": "village",
+    "поселка": "village",
+    "поселке": "village",
+    "поселку": "village",
+    "п": "village",
+    "село": "village",
+    "села": "village",
+    "селе": "village",
+    "селу": "village",
+    "с": "village",
+    "д": "village",
+    "дер": "village",
+    "деревня": "village",
+    "деревни": "village",
+    "деревне": "village",
+    "деревню": "village",
+    "ст": "village",
+    "станица": "village",
+    "станицы": "village",
+    "станице": "village",
+    "х": "village",
+    "хутор": "village",
+    "хуторе": "village",
+    "аул": "village",
+    "ауле": "village",
 }
 _ABBREV_MARKERS = frozenset({"г", "гор", "пос", "п", "с", "д", "дер", "ст", "х"})  # need a dot after them
 _STREET_BEFORE = _forms(
@@ -63,7 +91,9 @@ _STREET_AFTER = _forms(
 )
 _QUOTES_OPEN = "«\"“„'"
 _QUOTES_CLOSE = "»\"”“'"
-_DISTRICT_NOUNS = _forms("район района районе району районом р-н р-на р-не округ округа округе округу округом")
+_DISTRICT_NOUNS = _forms(
+    "район района районе району районом р-н р-на р-не округ округа округе округу округом"
+)
 _DISTRICT_MIDDLE = _forms(
     "городской городского городском городскому городским муниципальный муниципального муниципальном",
     "муниципальному муниципальным",
@@ -88,8 +118,27 @@ _SENTENCE_END = ".!?\n"
 _PREP_CASES = {
     **dict.fromkeys(("в", "во", "на"), 1 | 8 | 32 | 64),
     **dict.fromkeys(("о", "об", "обо", "при"), 1 | 32),
-    **dict.fromkeys(("из", "изо", "от", "ото", "до", "у", "около", "возле", "близ", "вблизи", "для", "без",
-                     "после", "вокруг", "мимо", "среди"), 1 | 2),
+    **dict.fromkeys(
+        (
+            "из",
+            "изо",
+            "от",
+            "ото",
+            "до",
+            "у",
+            "около",
+            "возле",
+            "близ",
+            "вблизи",
+            "для",
+            "без",
+            "после",
+            "вокруг",
+            "мимо",
+            "среди",
+        ),
+        1 | 2,
+    ),
     **dict.fromkeys(("к", "ко", "по"), 1 | 4),
     **dict.fromkeys(("с", "со"), 1 | 2 | 16),
     **dict.fromkeys(("под", "подо", "за", "над", "перед", "между"), 1 | 8 | 16),
@@ -230,7 +279,11 @@ class _Extractor:
 
     def _sentence_initial(self, ti: int) -> bool:
         p = self._prev(ti)
-        return p is None or (not p.word and p.text in _SENTENCE_END) or "\n" in self.text[p.end : self.toks[ti].start]
+        return (
+            p is None
+            or (not p.word and p.text in _SENTENCE_END)
+            or "\n" in self.text[p.end : self.toks[ti].start]
+        )
 
     def _cue(self, ti: int) -> tuple[bool, bool]:
         """(a place cue precedes token ti, that cue is a settlement marker such as "пос.")."""
@@ -291,8 +344,17 @@ class _Extractor:
             noun = "район" if t.key.startswith(("район", "р-н")) else "округ"
             mid = f" {_lemma_adj(middle[0].key)}" if middle else ""
             name = f"{_title(lemma)}{mid} {noun}"
-            m = _Match(j, wi + 1, [], "district", name=name, start=adj.start, end=t.end,
-                       surface=self.text[adj.start : t.end], flags=FLAG_COMMON if generic else 0)
+            m = _Match(
+                j,
+                wi + 1,
+                [],
+                "district",
+                name=name,
+                start=adj.start,
+                end=t.end,
+                surface=self.text[adj.start : t.end],
+                flags=FLAG_COMMON if generic else 0,
+            )
             out.append(m)
             used.update(range(j, wi + 1))
         return out
@@ -311,7 +373,9 @@ class _Extractor:
                 if any(x in used for x in range(wi, wi + k)):
                     continue
                 toks = [self.toks[self.words[x]] for x in range(wi, wi + k)]
-                if k > 1 and any(not _GAP.fullmatch(self.text[a.end : b.start]) for a, b in itertools.pairwise(toks)):
+                if k > 1 and any(
+                    not _GAP.fullmatch(self.text[a.end : b.start]) for a, b in itertools.pairwise(toks)
+                ):
                     continue
                 key = " ".join(t.key for t in toks)
                 ids = g.forms.get(key)
@@ -324,9 +388,15 @@ class _Extractor:
                     cands = list(ids or [])
                     if abbr is not None and abbr not in cands:
                         cands = [abbr, *cands]
-                    found = _Match(wi, wi + k, cands, flags=g.flags.get(key, 0) if abbr is None else 0,
-                                   start=toks[0].start, end=toks[-1].end,
-                                   surface=self.text[toks[0].start : toks[-1].end])
+                    found = _Match(
+                        wi,
+                        wi + k,
+                        cands,
+                        flags=g.flags.get(key, 0) if abbr is None else 0,
+                        start=toks[0].start,
+                        end=toks[-1].end,
+                        surface=self.text[toks[0].start : toks[-1].end],
+                    )
                     break
             if found:
                 out.append(found)
@@ -337,7 +407,11 @@ class _Extractor:
 
     def _next_word(self, tj: int) -> _Tok | None:
         nxt = self.toks[tj] if tj < len(self.toks) else None
-        return nxt if nxt is not None and nxt.word and self.text[self.toks[tj - 1].end : nxt.start] == " " else None
+        return (
+            nxt
+            if nxt is not None and nxt.word and self.text[self.toks[tj - 1].end : nxt.start] == " "
+            else None
+        )
 
     def _accept(self, m: _Match) -> bool | None:
         """True: a place; False: not a place; None: undecided (a flagged name without a cue, which a
@@ -411,11 +485,17 @@ class _Extractor:
         after = self.toks[tj].text if tj < len(self.toks) else ""
         title = (":",) if m.flags & FLAG_PERSON else (":", "—", "–", ",")
         town = max((self.g.places[i][5] or 0) for i in m.cands) >= 5_000
-        if after in title and town and self._sentence_initial(ti) and not m.flags & (FLAG_NOT_PLACE | FLAG_FOREIGN):
+        if (
+            after in title
+            and town
+            and self._sentence_initial(ti)
+            and not m.flags & (FLAG_NOT_PLACE | FLAG_FOREIGN)
+        ):
             return True
         nxt = self._next_word(tj)
-        if nxt is not None and any(a.start == nxt.start and any(self.g.places[i][1] == "region" for i in a.cands)
-                                   for a in accepted):
+        if nxt is not None and any(
+            a.start == nxt.start and any(self.g.places[i][1] == "region" for i in a.cands) for a in accepted
+        ):
             return True  # "Апатиты Мурманской области"
         j = ti - 1
         if j >= 0 and (self.toks[j].text in (",", "(") or self.toks[j].key in ("и", "или")):
@@ -443,8 +523,19 @@ class _Extractor:
             if not self._placename_like(t.key):
                 continue
             name = _title(_lemma_noun(t.key)) if not t.text.isupper() else t.text
-            out.append(_Match(wi, wi + 1, [], _MARKERS[w.key], name=name, start=t.start, end=t.end,
-                              surface=t.text, confidence=0.5))
+            out.append(
+                _Match(
+                    wi,
+                    wi + 1,
+                    [],
+                    _MARKERS[w.key],
+                    name=name,
+                    start=t.start,
+                    end=t.end,
+                    surface=t.text,
+                    confidence=0.5,
+                )
+            )
             used.add(wi)
         return out
 
@@ -471,8 +562,9 @@ class _Extractor:
                 undecided.append(m)
         for m in list(undecided):
             # a foreign homonym or a river name is the village when the post names its region
-            regions_named = {self.g.places[x.cands[0]][2] for x in matches
-                             if self.g.places[x.cands[0]][1] == "region"}
+            regions_named = {
+                self.g.places[x.cands[0]][2] for x in matches if self.g.places[x.cands[0]][1] == "region"
+            }
             if m.flags & FLAG_FOREIGN and any(self.g.places[i][2] in regions_named for i in m.cands):
                 matches.append(m)
                 undecided.remove(m)
@@ -494,7 +586,9 @@ class _Extractor:
         for m in matches:
             kinds = {g.places[i][1] for i in m.cands}
             if len({g.places[i][2] for i in m.cands}) == 1 or kinds & {"region"}:
-                regions = [g.places[i][2] for i in m.cands if g.places[i][1] == "region"] or [g.places[m.cands[0]][2]]
+                regions = [g.places[i][2] for i in m.cands if g.places[i][1] == "region"] or [
+                    g.places[m.cands[0]][2]
+                ]
                 context.update(regions[:1])
         settled = [(m, self._resolve(m, context)) for m in matches]
         locs: list[tuple[int, Locality]] = [(m.start, loc) for m, loc in settled]
@@ -538,7 +632,9 @@ class _Extractor:
         Советский (prepositional), not Советск (instrumental); all of them when none agrees."""
         if len(cands) < 2:
             return cands
-        cases = self.g.cases.get(" ".join(self.toks[self.words[x]].key for x in range(m.start_tok, m.end_tok)))
+        cases = self.g.cases.get(
+            " ".join(self.toks[self.words[x]].key for x in range(m.start_tok, m.end_tok))
+        )
         if not cases:
             return cands
         prep, _ = self._prev_word(self.words[m.start_tok], skip_dot=False)
@@ -549,8 +645,19 @@ class _Extractor:
     def _locality(self, i: int, m: _Match, conf: float) -> Locality:
         name, kind, region, lat, lon, pop = self.g.places[i]
         rname, code, _ = self.g.regions[region]
-        return Locality(name=name, kind=kind, region=rname, region_code=code, start=m.start, end=m.end,
-                        surface=m.surface, lat=lat, lon=lon, population=pop, confidence=conf)
+        return Locality(
+            name=name,
+            kind=kind,
+            region=rname,
+            region_code=code,
+            start=m.start,
+            end=m.end,
+            surface=m.surface,
+            lat=lat,
+            lon=lon,
+            population=pop,
+            confidence=conf,
+        )
 
     def _district_region(self, m: _Match, context: set[int]) -> tuple[int | None, float]:
         """The region of a district, from the town its adjective comes from ("Кстовский" -> Кстово)."""
@@ -570,8 +677,15 @@ class _Extractor:
             if cands:
                 break
         if cands and not m.flags:
-            best = max(cands, key=lambda i: (int(g.places[i][2] == self.hint), int(g.places[i][2] in context),
-                                             -abs(len(g.places[i][0]) - len(stem)), g.places[i][5] or 0))
+            best = max(
+                cands,
+                key=lambda i: (
+                    int(g.places[i][2] == self.hint),
+                    int(g.places[i][2] in context),
+                    -abs(len(g.places[i][0]) - len(stem)),
+                    g.places[i][5] or 0,
+                ),
+            )
             return g.places[best][2], 0.9 if g.places[best][2] in context else 0.7
         if self.hint is not None:
             return self.hint, 0.8
@@ -599,8 +713,16 @@ class _Extractor:
             region = next(iter(context))
         rname, code = (g.regions[region][0], g.regions[region][1]) if region is not None else (None, None)
         assert m.name is not None
-        return Locality(name=m.name, kind=m.kind_hint or "village", region=rname, region_code=code,
-                        start=m.start, end=m.end, surface=m.surface, confidence=conf)
+        return Locality(
+            name=m.name,
+            kind=m.kind_hint or "village",
+            region=rname,
+            region_code=code,
+            start=m.start,
+            end=m.end,
+            surface=m.surface,
+            confidence=conf,
+        )
 
 
 def extract_localities(text: str, *, region: str | None = None) -> tuple[Locality, ...]:
