@@ -9,15 +9,17 @@ Heavy libraries (onnxruntime, pymorphy3's dictionaries) load when a model or the
 """
 
 from negmon import errors
+from negmon.addresses import extract_addresses
 from negmon.classifier import Classifier, classify, classify_batch
 from negmon.frames import classify_dataset, classify_frame, to_frame
 from negmon.localities import extract_localities
 from negmon.moods import aggregate
 from negmon.normalize import Normalized, Token, normalize
-from negmon.result import Locality, Post, Reason, Result
+from negmon.result import Address, Locality, Post, Reason, Result
 
 __version__ = "0.1.0"
 __all__ = [
+    "Address",
     "Classifier",
     "Locality",
     "Normalized",
@@ -32,6 +34,7 @@ __all__ = [
     "classify_dataset",
     "classify_frame",
     "errors",
+    "extract_addresses",
     "extract_localities",
     "normalize",
     "to_frame",

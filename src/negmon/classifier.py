@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from negmon.addresses import extract_addresses
 from negmon.errors import InputError
 from negmon.normalize import Normalized, normalize
 from negmon.result import Post, Result
@@ -54,6 +55,7 @@ def _visible(text: str) -> bool:
     return any(unicodedata.category(c)[0] not in "CZM" for c in text)
 
 
+_SETTLEMENTS = ("city", "town", "village", "city_district", "city_part")
 _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
@@ -258,7 +260,11 @@ class Classifier:
             fields["reasons"] = self._explain(n, pr)
         fields["flags"] = tuple(sorted(n.flags))
         if self.localities:
-            fields["localities"] = _localities(text, p.region, n, p.extra.get("city"))
+            locs = _localities(text, p.region, n, p.extra.get("city"))
+            fields["localities"] = locs
+            town = next((x.city or x.name for x in locs if x.kind in _SETTLEMENTS), None)
+            source = p.extra.get("city")
+            fields["addresses"] = extract_addresses(text, locality=town or (source if isinstance(source, str) else None))
         return Result(**fields)
 
     def _explain(self, n: Normalized, pr: dict[str, np.ndarray]) -> tuple[Any, ...]:

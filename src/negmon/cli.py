@@ -1,4 +1,4 @@
-"""The ``negmon`` command: classify, score, report, info, train, evaluate.
+"""The ``negmon`` command: classify, score, incidents, report, info, train, evaluate.
 
 Exit codes: 0 success, 1 a user error (one line on stderr, no traceback), 2 bad usage.
 """
@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from negmon.errors import NegmonError
 
@@ -85,7 +86,135 @@ def _cmd_score(a: argparse.Namespace) -> int:
 
     print(score(a.inputs, a.output, errors=a.errors, id_field=a.id_field, checkpoint_every=a.checkpoint_every,
                 **common))
+    if a.incidents:
+        return _add_incidents([a.output], a.incidents, None, 72.0, None)
     return 0
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _tracker(db: str, routing: str | None = None, window: float = 72.0, threshold: float | None = None) -> Any:
+    from negmon.incidents import IncidentTracker
+
+    return IncidentTracker(db, routing=routing, window_hours=window,
+                           **({"threshold": threshold} if threshold is not None else {}))
+
+
+def _add_incidents(inputs: Sequence[str], db: str, routing: str | None, window: float,
+                   threshold: float | None) -> int:
+    from negmon.errors import InputError
+    from negmon.io import read_rows
+
+    tracker = _tracker(db, routing, window, threshold)
+    rows = added = skipped = bad = 0
+    batch: list[tuple[str, int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        nonlocal added, skipped, bad
+        try:
+            ids = tracker.add([post for _, _, post in batch])
+        except InputError:  # find the bad rows one by one; the good ones are added
+            ids = []
+            for f, line, post in batch:
+                try:
+                    ids.extend(tracker.add([post]))
+                except (InputError, TypeError) as e:
+                    print(f"{f}:{line}: {str(e).removeprefix('post #0: ')}", file=sys.stderr)
+                    ids.append("")
+                    bad += 1
+        added += sum(1 for x in ids if x)
+        skipped += sum(1 for x in ids if x is None)
+        batch.clear()
+
+    for path in inputs:
+        for row in read_rows(path):
+            rows += 1
+            if row.post is None:
+                print(f"{row.file}:{row.line}: {row.error}", file=sys.stderr)
+                bad += 1
+                continue
+            batch.append((row.file, row.line, _decoded(row.post)))
+            if len(batch) == 500:
+                flush()
+    flush()
+    open_ = tracker.incidents(status="open", posts=False)
+    print(f"{rows} rows: {added} in incidents, {skipped} need no reply, {bad} bad rows; "
+          f"{len(open_)} open incidents in {db} ({sum(1 for i in open_ if i.overdue)} overdue)")
+    return 0 if rows == added + skipped + bad else 1
+
+
+def _decoded(post: dict[str, Any]) -> dict[str, Any]:
+    """A row of a scored CSV: JSON columns decoded, a needs_reply written as text read as a boolean."""
+    out = dict(post)
+    for key in ("localities", "addresses"):
+        if isinstance(out.get(key), str):
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:
+                out[key] = None
+    if isinstance(out.get("needs_reply"), str):
+        out["needs_reply"] = out["needs_reply"].strip().lower() in ("true", "1", "yes")
+    return out
+
+
+def _cmd_incidents(a: argparse.Namespace) -> int:
+    if a.action == "add":
+        return _add_incidents(a.inputs, a.db, a.routing, a.window_hours, a.threshold)
+    if not Path(a.db).is_file():
+        return _fail(f"no incident database at {a.db}: create it with `negmon incidents add SCORED --db {a.db}`")
+    tracker = _tracker(a.db)
+    if a.action in ("close", "answer", "reopen"):
+        status = {"close": "closed", "answer": "answered", "reopen": "open"}[a.action]
+        i = tracker.set_status(a.id, status)
+        print(f"{i.id}: {i.status}")
+        return 0
+    if a.action == "show":
+        i = tracker.get(a.id)
+        if a.format == "json":
+            print(json.dumps(i.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            for k, v in i.as_dict().items():
+                print(f"{k:15s} {', '.join(map(str, v)) if isinstance(v, list) else v}")
+        return 0
+    now = _parse_now(a.now)
+    statuses = tuple(a.status.split(",")) if a.status else ("open", "answered")
+    found = tracker.incidents(status=statuses, region=a.region, topic=a.topic, overdue=a.overdue, now=now)
+    if a.format == "json":
+        print(json.dumps([i.as_dict() for i in found], ensure_ascii=False, indent=2))
+    elif a.format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(["id", "status", "overdue", "topic", "region", "locality", "address", "post_count",
+                    "max_priority", "first_seen", "last_seen", "deadline", "bodies", "posts"])
+        for i in found:
+            w.writerow([i.id, i.status, i.overdue, i.topic, i.region, i.locality, i.address, i.post_count,
+                        i.max_priority, i.first_seen, i.last_seen, i.deadline, "; ".join(i.bodies),
+                        " ".join(i.posts)])
+    else:
+        print(f"{'id':14s} {'status':9s} {'due':17s} {'posts':>5s} {'prio':6s} {'topic':17s} {'place'}")
+        for i in found:
+            due = ("OVERDUE " if i.overdue else "") + (i.deadline or "-")[5:16].replace("T", " ")
+            place = ", ".join(x for x in (i.locality, i.address) if x) or i.region or "-"
+            print(f"{i.id:14s} {i.status:9s} {due:17s} {i.post_count:5d} {i.max_priority or '-':6s} "
+                  f"{i.topic or '-':17s} {place}")
+        print(f"{len(found)} incidents")
+    return 0
+
+
+def _parse_now(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    from negmon.errors import InputError
+
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--now expects an ISO time such as 2026-11-05T12:00:00+03:00, got {value!r}") from None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
 
 
 # ---------------------------------------------------------------- report
@@ -162,7 +291,33 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("parquet", "jsonl"),
                    help="Spark output format (default: from the output's name)")
     s.add_argument("--parts", type=int, help="Spark: resumable parts (default: one per 100,000 rows)")
+    s.add_argument("--incidents", metavar="DB", help="then group the scored posts into incidents in this SQLite file")
     s.set_defaults(fn=_cmd_score)
+
+    inc = sub.add_parser("incidents", help="group scored posts into incidents (an SQLite file): add, list, show, "
+                         "answer, close")
+    isub = inc.add_subparsers(dest="action", required=True)
+    ia = isub.add_parser("add", help="add scored posts (files written by negmon score, with created_at)")
+    ia.add_argument("inputs", nargs="+", metavar="SCORED")
+    ia.add_argument("--routing", help="a routing TOML laid over the default table")
+    ia.add_argument("--window-hours", type=float, default=72.0, help="how far apart two linked posts may be")
+    ia.add_argument("--threshold", type=float, help="how alike two posts must be to be linked (default 0.3)")
+    il = isub.add_parser("list", help="list incidents")
+    il.add_argument("--overdue", action="store_true", help="only open incidents past their deadline")
+    il.add_argument("--region")
+    il.add_argument("--topic")
+    il.add_argument("--status", help="comma-separated statuses (default: open,answered)")
+    il.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    il.add_argument("--now", help="the time to judge deadlines at (default: now), ISO 8601")
+    ish = isub.add_parser("show", help="one incident with its posts")
+    ish.add_argument("id")
+    ish.add_argument("--format", choices=("table", "json"), default="table")
+    for name, text in (("answer", "mark answered"), ("close", "mark closed"), ("reopen", "open again")):
+        x = isub.add_parser(name, help=text)
+        x.add_argument("id")
+    for x in (ia, il, ish, *(isub.choices[n] for n in ("answer", "close", "reopen"))):
+        x.add_argument("--db", required=True, help="the SQLite file of incidents")
+    inc.set_defaults(fn=_cmd_incidents)
 
     r = sub.add_parser("report", help="one HTML page of moods by place and topic from scored files "
                        "([report] extra)")

@@ -38,7 +38,7 @@ FIELDS = (
     "empty",
     "truncated",
 )
-_ALL = (*FIELDS, "sentiment_scores", "topic_scores", "reasons", "flags", "model")
+_ALL = (*FIELDS, "addresses", "sentiment_scores", "topic_scores", "reasons", "flags", "model")
 _POST_KEYS = ("id", "region", "source", "created_at")
 
 
@@ -153,7 +153,7 @@ def _mapper(
         meta = {k: batch[k] for k in _POST_KEYS if k in batch and k != text_col}
         cols = _rows(batch[text_col], meta, model=model, batch_size=batch_size, reasons=reasons,
                      localities=localities, fields=fields)
-        for f in ("localities", "sentiment_scores", "topic_scores", "reasons", "flags"):
+        for f in ("localities", "addresses", "sentiment_scores", "topic_scores", "reasons", "flags"):
             if f in cols:
                 cols[f] = [None if v is None else json.dumps(v, ensure_ascii=False) for v in cols[f]]
         return cols

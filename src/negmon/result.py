@@ -131,6 +131,29 @@ class Locality:
 
 
 @dataclass(frozen=True, slots=True)
+class Address:
+    """A place inside a settlement named in a post: a street with its house, a landmark or a microdistrict.
+
+    ``kind`` is ``street``, ``landmark`` or ``microdistrict``; ``normalized`` its normal form ("улица
+    Гончарова, 3", "школа № 12", "3-й микрорайон"); ``street`` and ``house`` split a street's form;
+    ``locality`` is the settlement when the caller gave it. ``text[start:end] == surface``.
+    """
+
+    kind: str
+    normalized: str
+    start: int
+    end: int
+    surface: str
+    street: str | None = None
+    house: str | None = None
+    locality: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON types only."""
+        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """A phrase of the original text that drove a decision, with its offsets and weight (score drop)."""
 
@@ -168,6 +191,7 @@ class Result:
     priority: str | None = None
     urgent_score: float | None = None
     localities: tuple[Locality, ...] = ()
+    addresses: tuple[Address, ...] = ()
     reasons: tuple[Reason, ...] = ()
     empty: bool = False
     truncated: bool = False
@@ -199,7 +223,7 @@ class Result:
             v = getattr(self, k)
             if isinstance(v, Mapping):
                 v = dict(v)
-            elif k in ("localities", "reasons"):
+            elif k in ("localities", "addresses", "reasons"):
                 v = [x.as_dict() for x in v]
             elif isinstance(v, tuple):
                 v = list(v)

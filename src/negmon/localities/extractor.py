@@ -420,6 +420,8 @@ class _Extractor:
                     abbr = g.abbreviations.get(toks[0].text)
                     if abbr is None and toks[0].key in g.abbrev_lower:
                         abbr = g.abbrev_lower[toks[0].key]
+                    if abbr is None and len(toks[0].text) <= 3 and toks[0].text.isupper():
+                        ids = None  # "УК", "ЖЭК": an abbreviation, not the town Ук
                 if ids or abbr is not None:
                     cands = list(ids or [])
                     if abbr is not None and abbr not in cands:

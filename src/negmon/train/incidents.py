@@ -1,0 +1,111 @@
+"""Fit the incident link model: ``python -m negmon.train.incidents [--data corpus/incidents.jsonl] [--model fast]``.
+
+The dev part of the incident set (``"split": "dev"``) is scored with ``--model`` as ``negmon score`` would
+score it; every pair of its posts that the tracker would compare (the same place, within 72 hours) becomes a
+row of :data:`negmon.incidents.PAIR_FEATURES`, labelled 1 when the two posts belong to one gold incident. A
+logistic regression (scikit-learn) gives the weights; the threshold is the one whose grouping of the dev posts
+has the best B-cubed F1. The test part is never read. Writes ``src/negmon/data/incident_link.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from negmon.incidents import DATA, PAIR_FEATURES, IncidentTracker, _link_model, pair_features
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def scored_posts(posts: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """Gold reply posts as ``negmon score`` writes them (``needs_reply`` forced on: all take part)."""
+    import negmon
+
+    clf = negmon.Classifier.load(model)
+    keep = ("id", "text", "created_at", "source", "city", "region")
+    out = []
+    for p, r in zip(posts, clf.classify_batch([{k: p[k] for k in keep if p.get(k) is not None} for p in posts]),
+                    strict=True):
+        d = r.as_dict()
+        d["needs_reply"] = True
+        d["priority"] = d.get("priority") or "normal"
+        if d.get("topic") is None:
+            d["topic"] = p["topic"]
+        out.append(d)
+    return out
+
+
+def bcubed_f1(gold: list[str], pred: list[str]) -> float:
+    by_g: dict[str, set[int]] = defaultdict(set)
+    by_p: dict[str, set[int]] = defaultdict(set)
+    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
+        by_g[g].add(i)
+        by_p[p].add(i)
+    prec = sum(len(by_g[g] & by_p[p]) / len(by_p[p]) for g, p in zip(gold, pred, strict=True)) / len(gold)
+    rec = sum(len(by_g[g] & by_p[p]) / len(by_g[g]) for g, p in zip(gold, pred, strict=True)) / len(gold)
+    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+
+
+def group(rows: list[dict[str, Any]], threshold: float) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tracker = IncidentTracker(Path(tmp) / "dev.db", threshold=threshold)
+        tracker.add(rows)
+        out = [str(tracker.store.incident_of(str(r["id"]))) for r in rows]
+        tracker.store.close()  # type: ignore[attr-defined]
+    return out
+
+
+def fit(data: Path, model: str, out: Path = DATA / "incident_link.json") -> dict[str, Any]:
+    """Fit, choose the threshold, write ``out``; returns what was written."""
+    from sklearn.linear_model import LogisticRegression
+
+    posts = [json.loads(x) for x in data.read_text("utf-8").splitlines() if x.strip()]
+    dev = [p for p in posts if p["needs_reply"] and p.get("split") == "dev"]
+    if not dev:
+        raise SystemExit(f"{data} has no dev posts that need a reply")
+    rows = scored_posts(dev, model)
+    tracker = IncidentTracker(":memory:")
+    prepared = [tracker.prepare(r) for r in rows]
+    x, y = [], []
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        a, b = prepared[i], prepared[j]
+        if a is None or b is None or a.place != b.place or abs(a.created_at - b.created_at) > tracker.window:
+            continue
+        x.append(pair_features(a.features | {"created_at": a.created_at}, b.features | {"created_at": b.created_at}))
+        y.append(int(dev[i]["incident"] == dev[j]["incident"]))
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    table = {"features": list(PAIR_FEATURES), "weights": [round(float(w), 4) for w in clf.coef_[0]],
+             "bias": round(float(clf.intercept_[0]), 4), "threshold": 0.5}
+    out.write_text(json.dumps(table, indent=1) + "\n", "utf-8")
+    _link_model.cache_clear()
+    gold = [p["incident"] for p in dev]
+    scores = {}
+    for thr in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        scores[thr] = bcubed_f1(gold, group(rows, thr))
+    best = max(scores, key=lambda t: (scores[t], -abs(t - 0.5)))
+    table |= {"threshold": best, "fitted_on": {
+        "data": str(data.relative_to(ROOT)) if data.is_relative_to(ROOT) else str(data), "split": "dev",
+        "posts": len(dev), "pairs": len(y), "positive_pairs": sum(y), "model": model,
+        "dev_bcubed_f1_by_threshold": {str(k): round(v, 4) for k, v in scores.items()}}}
+    out.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    _link_model.cache_clear()
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line above."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT / "corpus" / "incidents.jsonl")
+    ap.add_argument("--model", default="fast")
+    a = ap.parse_args(argv)
+    table = fit(a.data, a.model)
+    print(json.dumps({k: v for k, v in table.items() if k != "features"}, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
