@@ -257,3 +257,17 @@ def test_cli_add_list_show_close(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["incidents", "show", "INC-NOPE", "--db", str(db)]) == 1
     assert "no incident 'INC-NOPE'" in capsys.readouterr().err
     assert main(["incidents", "list", "--db", str(tmp_path / "missing.db")]) == 1
+
+
+def test_score_then_incidents_in_one_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "posts.jsonl"
+    keep = ("id", "text", "created_at", "source", "city", "region")
+    src.write_text("".join(json.dumps({k: p[k] for k in keep}, ensure_ascii=False) + "\n" for p in posts("A")[:40]),
+                   "utf-8")
+    db = tmp_path / "one.db"
+    assert main(["score", str(src), "-o", str(tmp_path / "scored.jsonl"), "--model", "fast", "--no-progress",
+                 "--incidents", str(db)]) == 0
+    out = capsys.readouterr().out
+    flagged = sum(1 for x in (tmp_path / "scored.jsonl").read_text("utf-8").splitlines() if json.loads(x)["needs_reply"])
+    assert f"40 rows: {flagged} in incidents, {40 - flagged} need no reply, 0 bad rows" in out
+    assert sum(i.post_count for i in IncidentTracker(db).incidents()) == flagged > 10

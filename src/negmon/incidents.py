@@ -307,8 +307,9 @@ class IncidentTracker:
                  window_hours: float = 72.0, threshold: float | None = None) -> None:
         self.store: IncidentStore = SQLiteStore(store) if isinstance(store, str | Path) else store
         self.routing = routing if isinstance(routing, Routing) else Routing(routing)
+        fitted = json.loads((DATA / "incident_link.json").read_text("utf-8"))
         if threshold is None:
-            threshold = float(json.loads((DATA / "incident_link.json").read_text("utf-8"))["threshold"])
+            threshold = float(fitted["threshold"])
         if not window_hours > 0 or not 0 < threshold < 1:
             raise InputError(f"window_hours must be > 0 and threshold in (0, 1), got {window_hours}, {threshold}")
         self.window = window_hours * 3600
@@ -392,10 +393,11 @@ class IncidentTracker:
 
     # ------------------------------------------------------------ grouping
 
-    def _link(self, a: _Prepared, b: Mapping[str, Any]) -> bool:
-        if abs(a.created_at - b["created_at"]) > self.window:
-            return False
-        return link_probability(pair_features(a.features | {"created_at": a.created_at}, b)) >= self.threshold
+    def _linked(self, p: _Prepared, near: list[dict[str, Any]]) -> set[str]:
+        """The open incidents one of whose posts of the window links to ``p``."""
+        a = p.features | {"created_at": p.created_at}
+        return {n["incident"] for n in near if abs(p.created_at - n["created_at"]) <= self.window
+                and link_probability(pair_features(a, n)) >= self.threshold and self._open(n["incident"], p.created_at)}
 
     def add(self, posts: Iterable[Any], *, batch_size: int = 500) -> list[str | None]:
         """Add scored posts (mappings as ``negmon score`` writes them, or Results, each with ``created_at``);
@@ -425,8 +427,7 @@ class IncidentTracker:
                     result[i] = self.store.incident_of(p.id)
                     continue
                 near = self.store.neighbours(p.place, p.created_at - self.window, p.created_at + self.window)
-                linked = {n["incident"] for n in near if self._link(p, n)}
-                linked = {x for x in linked if self._open(x, p.created_at)}
+                linked = self._linked(p, near)
                 if not linked:
                     incident = "INC-" + hashlib.sha1(p.id.encode()).hexdigest()[:10].upper()
                 else:
