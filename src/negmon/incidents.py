@@ -378,6 +378,8 @@ class IncidentTracker:
             if own:
                 return own[0].name, own[0].region or region, parts
         for x in locs:
+            if region and x.get("region") and x["region"] != region:
+                continue  # the post's own region is known: a namesake elsewhere ("по Красной": Красне) is not it
             if x.get("kind") in ("city", "town", "village"):
                 return x["name"], x.get("region") or region, parts
             if x.get("kind") in ("city_part", "city_district") and x.get("city"):
