@@ -112,23 +112,24 @@ def load(shared: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return cities, regions
 
 
+@cache
+def subject_names() -> dict[str, str]:
+    """ISO code -> the federal subject's name as negmon spells it."""
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "src" / "negmon" / "localities" / "data" / "subjects.json"
+    return {s["code"]: s["name"] for s in json.loads(path.read_text("utf-8"))}
+
+
 def coverage(pairs: list[tuple[str, str]], *, hint: bool = False, lower: bool = False) -> dict[str, Any]:
     """Share of names found, with the right region, in each case's sentence; and the misses.
 
     ``hint=True`` passes the true region as ``region=`` (a regional service knows its own region);
     ``lower=True`` writes the whole sentence in lower case.
     """
-    import json
-
     from negmon import extract_localities
 
-    root = Path(__file__).resolve().parents[1]
-    names = {
-        s["code"]: s["name"]
-        for s in json.loads(
-            (root / "src" / "negmon" / "localities" / "data" / "subjects.json").read_text("utf-8")
-        )
-    }
+    names = subject_names()
 
     out: dict[str, Any] = {}
     for case, template in SENTENCES.items():
@@ -225,17 +226,9 @@ def rural_coverage(
     rows: list[tuple[str, str, str, str]], *, district: bool, lower: bool = False, hint: bool = False
 ) -> dict[str, Any]:
     """Share of settlements found (by name) and found with the right region, in each case's sentence."""
-    import json
-
     from negmon import extract_localities
 
-    root = Path(__file__).resolve().parents[1]
-    names = {
-        s["code"]: s["name"]
-        for s in json.loads(
-            (root / "src" / "negmon" / "localities" / "data" / "subjects.json").read_text("utf-8")
-        )
-    }
+    names = subject_names()
     out: dict[str, Any] = {}
     for case, template in RURAL_SENTENCES.items():
         found = right = 0

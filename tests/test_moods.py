@@ -117,3 +117,16 @@ def test_emerging_finds_a_spike_against_its_own_history() -> None:
     assert bezhetsk["q_value"] == pytest.approx(3 * (1 / 9) ** 4)
     assert len(torzhok["posts"]) == 6
     assert emerging(posts[:8], by=("settlement",)).empty  # one week of data: no history to test against
+
+
+def test_a_part_of_a_city_counts_for_its_city() -> None:
+    import negmon
+    from negmon.moods import posts_frame
+
+    def row(text: str) -> dict:
+        return {"text": text, "created_at": "2026-11-03T10:00:00+03:00", "needs_reply": True, "topic": "energy",
+                "localities": [x.as_dict() for x in negmon.extract_localities(text)]}
+
+    f = posts_frame([row("Сормово без света"), row("Нижний Новгород, Сормово: без света")])
+    assert list(f["settlement"]) == ["Нижний Новгород", "Нижний Новгород"]  # once per post, not twice
+    assert f["lat"].iloc[1] > 56  # the city's own mention brings its coordinates

@@ -226,8 +226,13 @@ def posts_frame(data: Any) -> pd.DataFrame:
         district = next((x.get("name") for x in locs if x.get("kind") == "district"), None)
         places: dict[tuple[Any, Any], tuple[Any, Any]] = {}
         for x in locs:
-            if x.get("kind") in SETTLEMENT_KINDS and x.get("name"):
-                places.setdefault((x["name"], x.get("region") or region), (x.get("lat"), x.get("lon")))
+            # a part of a city ("Сормово", "Советский район" of Казань) counts for its city
+            name = x.get("city") if x.get("kind") in ("city_part", "city_district") else \
+                x.get("name") if x.get("kind") in SETTLEMENT_KINDS else None
+            if name:
+                key = (name, x.get("region") or region)
+                if places.get(key, (None, None))[0] is None:
+                    places[key] = (x.get("lat"), x.get("lon"))
         if not places:
             places[(None, region)] = (None, None)
         for (name, reg), (lat, lon) in places.items():

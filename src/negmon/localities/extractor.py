@@ -906,7 +906,6 @@ class _Extractor:
         conf: float,
         *,
         name: str | None = None,
-        city: str | None = None,
     ) -> Locality:
         """A place the gazetteer does not hold as such (a district, an unknown village), with its region."""
         rname, code = (
@@ -923,7 +922,6 @@ class _Extractor:
             end=m.end,
             surface=m.surface,
             confidence=conf,
-            city=city,
         )
 
     def _district_region(
