@@ -193,7 +193,7 @@ def _cmd_incidents(a: argparse.Namespace) -> int:
                         i.max_priority, i.first_seen, i.last_seen, i.deadline, "; ".join(i.bodies),
                         " ".join(i.posts)])
     else:
-        print(f"{'id':14s} {'status':9s} {'due':17s} {'posts':>5s} {'prio':6s} {'topic':17s} {'place'}")
+        print(f"{'id':14s} {'status':9s} {'due (UTC)':17s} {'posts':>5s} {'prio':6s} {'topic':17s} {'place'}")
         for i in found:
             due = ("OVERDUE " if i.overdue else "") + (i.deadline or "-")[5:16].replace("T", " ")
             place = ", ".join(x for x in (i.locality, i.address) if x) or i.region or "-"
