@@ -30,9 +30,26 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return f
 
 
-def test_report_file_and_exports(scored: Path, tmp_path: Path) -> None:
-    s = build_report([scored], tmp_path / "r.html", images=tmp_path / "img", csv=tmp_path / "agg.csv")
+@pytest.fixture(scope="module")
+def incidents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from negmon.incidents import IncidentTracker
+
+    db = tmp_path_factory.mktemp("incidents") / "incidents.db"
+    IncidentTracker(db).add([p for p in POSTS if p["created_at"]])
+    return db
+
+
+def test_report_file_and_exports(scored: Path, incidents: Path, tmp_path: Path) -> None:
+    s = build_report([scored], tmp_path / "r.html", images=tmp_path / "img", csv=tmp_path / "agg.csv",
+                     incidents=incidents)
     assert (s.posts, s.places, s.weeks, s.undated) == (12, 4, 3, 1)  # Кстово, Дзержинск, Братск, no place
+    page_data = (tmp_path / "r.html").read_text("utf-8").split('id="negmon-data">')[1].split("</script>")[0]
+    listed = json.loads(page_data)["incidents"]
+    from negmon.incidents import IncidentTracker
+
+    expected = IncidentTracker(incidents).incidents(status=("open", "answered"))
+    assert s.incidents == len(listed) == len(expected) > 0
+    assert listed[0]["overdue"] and sum(i["posts"] for i in listed) == sum(i.post_count for i in expected)
     page = (tmp_path / "r.html").read_text("utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="ru">' in page
     assert "<script src" not in page and "<link" not in page  # nothing to fetch: everything is inline
@@ -56,10 +73,10 @@ def test_report_cli_filters_and_errors(scored: Path, tmp_path: Path, capsys: pyt
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the README's test command installs it "
                     "(apt-get install chromium)")
-def test_the_page_in_a_browser_with_the_network_off(scored: Path, tmp_path: Path) -> None:
+def test_the_page_in_a_browser_with_the_network_off(scored: Path, incidents: Path, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     report = tmp_path / "report.html"
-    build_report([scored], report)
+    build_report([scored], report, incidents=incidents)
     url = report.resolve().as_uri()
     errors: list[str] = []
     outside: list[str] = []
@@ -84,6 +101,7 @@ def test_the_page_in_a_browser_with_the_network_off(scored: Path, tmp_path: Path
                  for name, kind in (("map", "symbol"), ("heat", "rect"), ("volume", "line"), ("negative", "line"))}
         assert all(n > 0 for n in marks.values()), marks
         assert page.inner_text("#n-posts") == "12" and page.inner_text("#n-reply") == "9"
+        assert page.locator("#incidents tr").count() > 1 and "просрочен" in page.inner_text("#incidents")
 
         page.select_option("#f-region", "Иркутская область")
         page.wait_for_function("document.body.dataset.ready >= 2")

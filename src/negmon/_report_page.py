@@ -72,6 +72,9 @@ BODY = """
       темы за 8 недель: точный условный тест двух пуассоновских интенсивностей для мест и тем с тремя и более
       постами, с поправкой Бенджамини — Хохберга (ожидаемая доля ложных тревог в списке — не больше 5%).</p></div>
     <div class="panel"><h2>Места с самой высокой долей негатива</h2><div id="places"></div></div>
+    <div class="panel"><h2>Инциденты: открытые и с ответом</h2><div id="incidents"></div>
+      <p class="note">Посты об одной проблеме в одном месте, сгруппированные <code>negmon incidents</code>;
+      сначала просроченные и срочные. Срок — по высшему приоритету (срочные — 2 часа, обычные — 24).</p></div>
   </section>
   <section class="panel" id="posts"><h2 id="posts-title">Посты</h2>
     <p class="note">Выберите клетку, точку или строку, чтобы увидеть посты за ней; выделены фразы, которые
@@ -264,6 +267,18 @@ APP = r"""
     });
   }
 
+  function incidentsTable(st) {
+    const items = (D.incidents || []).filter((e) => (st.region === ALL || e.region === st.region) &&
+      (st.topic === ALL || String(e.t) === st.topic));
+    table($("incidents"), [["место"], ["тема"], ["постов", 1], ["срок"], ["кто отвечает"]], items, (tr, e) => {
+      const td = cell(tr, e.place);
+      td.title = e.id + ": " + e.text;
+      cell(tr, e.topic + (e.urgent ? ", срочно" : "")); cell(tr, fmt(e.posts), "num");
+      cell(tr, (e.overdue ? "просрочен: " : e.status === "answered" ? "есть ответ, " : "") + e.deadline);
+      cell(tr, e.bodies);
+    });
+  }
+
   function showPosts(q, title) {
     const st = state();
     let ids;
@@ -327,6 +342,7 @@ APP = r"""
     headline(cube, r.places);
     placesTable(r.places);
     emergingTable(st);
+    incidentsTable(st);
     await Promise.all(Object.keys(views).map((name) => views[name].data(name, r[name]).runAsync()));
     document.body.dataset.ready = String((+document.body.dataset.ready || 0) + 1);
   }

@@ -224,7 +224,7 @@ def _cmd_report(a: argparse.Namespace) -> int:
     from negmon.report import build_report
 
     print(build_report(a.inputs, a.output, start=a.start, end=a.end, region=a.region, images=a.images,
-                       csv=a.csv, title=a.title))
+                       csv=a.csv, title=a.title, incidents=a.incidents))
     return 0
 
 
@@ -329,6 +329,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--images", metavar="DIR", help="also write an SVG and a PNG of each chart and aggregate.csv")
     r.add_argument("--csv", help="also write the aggregate (region x settlement x topic x week) as CSV here")
     r.add_argument("--title", default="Настроения жителей по местам и темам")
+    r.add_argument("--incidents", metavar="DB", help="also list the open incidents of this store (negmon incidents)")
     r.set_defaults(fn=_cmd_report)
 
     i = sub.add_parser("info", help="show a model's heads, thresholds, metrics and data licences")

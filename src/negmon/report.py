@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,10 +59,12 @@ class ReportSummary:
     unreadable: int
     undated: int
     images: tuple[Path, ...] = ()
+    incidents: int = 0
 
     def __str__(self) -> str:
         return (f"report: {self.path} ({self.bytes / 1e6:.1f} MB): {self.posts} posts, {self.places} places, "
-                f"{self.weeks} weeks, {self.emerging} emerging problems, {self.sampled} posts to read"
+                f"{self.weeks} weeks, {self.emerging} emerging problems, {self.incidents} incidents, "
+                f"{self.sampled} posts to read"
                 + (f"; {self.unreadable} unreadable rows" if self.unreadable else "")
                 + (f"; {self.undated} posts without a date left out" if self.undated else "")
                 + (f"; {len(self.images)} images" if self.images else ""))
@@ -144,12 +146,14 @@ def _when(v: str | None, name: str) -> datetime | None:
 def build_report(inputs: Any, output: str | Path, *, start: str | None = None, end: str | None = None,
                  region: str | None = None, images: str | Path | None = None, csv: str | Path | None = None,
                  title: str = "Настроения жителей по местам и темам", per_cell: int = 6, max_posts: int = 6000,
-                 max_chars: int = 600) -> ReportSummary:
+                 max_chars: int = 600, incidents: str | Path | None = None) -> ReportSummary:
     """Write the HTML report of ``inputs`` (scored files, Results or a DataFrame: see :mod:`negmon.moods`).
 
     ``start``/``end`` (YYYY-MM-DD, inclusive) and ``region`` (a federal subject; close spellings are
     resolved) limit the posts. ``images`` names a folder for an SVG and a PNG of each chart (of everything in
-    the page) and ``aggregate.csv``; ``csv`` names another place for that CSV."""
+    the page) and ``aggregate.csv``; ``csv`` names another place for that CSV. ``incidents`` (an incident store
+    written by ``negmon incidents add``) adds its open and answered incidents of the period and region: overdue
+    and urgent first, at most 30."""
     pd_ = _pandas()
     _, vlc = _vega()
     out = Path(output)
@@ -162,6 +166,7 @@ def build_report(inputs: Any, output: str | Path, *, start: str | None = None, e
         df = df[df["when"] >= lo]
     if hi is not None:
         df = df[df["when"] < hi + pd_.Timedelta(days=1)]
+    official = None
     if region:
         from negmon.localities import check_region
 
@@ -217,6 +222,7 @@ def build_report(inputs: Any, output: str | Path, *, start: str | None = None, e
         "posts": posts,
         "links": links,
         "emerging": problems,
+        "incidents": _incident_records(incidents, lo, hi, official, topic_ix) if incidents is not None else [],
         "generated": datetime.now().strftime("%d.%m.%Y %H:%M"),
         "source": {"posts": int(df["post"].nunique()), "unreadable": unreadable, "undated": undated,
                    "per_cell": per_cell, "max_posts": max_posts, "max_chars": max_chars},
@@ -249,7 +255,35 @@ def build_report(inputs: Any, output: str | Path, *, start: str | None = None, e
         table.to_csv(csv, index=False)
     return ReportSummary(path=out, bytes=out.stat().st_size, posts=int(df["post"].nunique()), sampled=len(posts),
                          places=len(places), weeks=len(weeks), emerging=len(problems), unreadable=unreadable,
-                         undated=undated, images=tuple(written))
+                         undated=undated, images=tuple(written), incidents=len(data["incidents"]))
+
+
+def _incident_records(db: str | Path, lo: datetime | None, hi: datetime | None, region: str | None,
+                      topic_ix: dict[str, int]) -> list[dict[str, Any]]:
+    """The incidents the page lists: open or answered, last seen in the period, of the region; overdue first,
+    then urgent, then the most posts."""
+    from negmon.incidents import IncidentTracker
+
+    if not Path(db).is_file():
+        raise InputError(f"no incident database at {db}: create it with `negmon incidents add SCORED --db {db}`")
+    tracker = IncidentTracker(db)
+    found = []
+    for i in tracker.incidents(status=("open", "answered"), region=region):
+        seen = datetime.fromisoformat(i.last_seen).replace(tzinfo=None)
+        if (lo is not None and seen < lo) or (hi is not None and seen >= hi + timedelta(days=1)):
+            continue
+        found.append(i)
+    found.sort(key=lambda i: (not i.overdue, i.max_priority != "urgent", -i.post_count, i.id))
+    out = []
+    for i in found[:30]:
+        text = next((p.get("text", "") for p in tracker.store.posts_of(i.id) if p["id"] == i.representative), "")
+        out.append({"id": i.id, "place": ", ".join(x for x in (i.locality, i.address) if x) or (i.region or NO_REGION),
+                    "region": i.region or NO_REGION, "topic": TOPIC_NAMES.get(i.topic or "", i.topic or ""),
+                    "t": topic_ix.get(i.topic or "", -1), "posts": i.post_count, "urgent": i.max_priority == "urgent",
+                    "status": i.status, "overdue": i.overdue,
+                    "deadline": (i.deadline or "")[:16].replace("T", " ") + (" UTC" if i.deadline else ""),
+                    "bodies": "; ".join(i.bodies), "text": text[:300]})
+    return out
 
 
 def _bundle(vlc: Any) -> str:
