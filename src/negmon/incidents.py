@@ -4,16 +4,20 @@
 >>> tracker.add(scored_posts)          # dicts from `negmon score` or Results, with created_at  # doctest: +SKIP
 >>> [(i.id, i.locality, i.address, i.post_count) for i in tracker.incidents(status="open")]  # doctest: +SKIP
 
-A post that needs a reply joins an incident when it is like one of that incident's posts: the same topic
-family (heat and power outages are one family, roads and yards another), the same place (the settlement the
-post names, else the town its source is about: a ``city`` field, or a group named after a town), created within
-``window_hours`` of that post, and close in wording: the cosine of their word-stem TF-IDF vectors (weights from
-the project's corpus, shipped in ``data/idf.json.gz``) plus a bonus for the same house, landmark, street or part
-of town, minus a malus when both name different houses or landmarks, at least ``threshold``. The links are
-between posts, not between a post and an incident's summary, so the incidents are the connected groups of
-linked posts: the same whatever the order the posts arrive in, and the same after a restart. A post that links
-two incidents merges them into the older one; the merge is recorded and the absorbed id stays, with status
-``merged``. Ids never change: an incident is named after the post that opened it.
+A post that needs a reply joins an incident when it is linked to one of that incident's posts. Two posts can be
+linked only when they are about the same place (the town the post's source is about, its ``city`` field; else
+the first settlement the post names in its own region; else a town in the group's name) and were written within
+``window_hours`` of each other; then a small logistic model (:func:`link_probability`, fitted on the dev half of
+``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as ``data/incident_link.json``) weighs
+:data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights from the project's corpus,
+``data/idf.json.gz``), the same topic and topic family (heat and power outages are one family, roads and yards
+another), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
+named (:data:`PROBLEMS`: "лифт" against "отопление") and route numbers; a probability of at least ``threshold``
+links them. The links are between posts, not between a post and an incident's summary, so the incidents are
+the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
+restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
+id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
+incident takes no post written after it was closed: the problem came back, and that is a new incident.
 
 Why stems and not the encoder's sentence vector: grouping must run at thousands of already scored posts a
 second on one core, and posts about one problem share its words ("лифт", "отопление", the address) more
