@@ -85,24 +85,6 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [p for p in posts if p["needs_reply"]]
 
 
-def scored(posts: list[dict[str, Any]], labels: str, model: str) -> list[dict[str, Any]]:
-    """The posts as `negmon score` would write them (model labels), or with the gold topic and priority."""
-    import negmon
-
-    clf = negmon.Classifier.load(model)
-    keep = ("id", "text", "created_at", "source", "city", "region")
-    results = clf.classify_batch([{k: p[k] for k in keep if p.get(k) is not None} for p in posts])
-    out = []
-    for p, r in zip(posts, results, strict=True):
-        d = r.as_dict()
-        d["needs_reply"] = True  # every gold reply post takes part in the grouping
-        if labels == "gold" or d.get("topic") is None:
-            d["topic"], d["priority"] = p["topic"], p["priority"]
-        d["priority"] = d.get("priority") or "normal"
-        out.append(d)
-    return out
-
-
 def run_negmon(rows: list[dict[str, Any]], threshold: float, order: Sequence[int] | None = None
                ) -> tuple[list[str], float]:
     from negmon.incidents import IncidentTracker
@@ -137,7 +119,9 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true")
     a = ap.parse_args()
     posts = load(Path(a.data))
-    rows = scored(posts, a.labels, a.model)
+    from negmon.train.incidents import scored_posts
+
+    rows = scored_posts(posts, a.model, gold_topics=a.labels == "gold")
     gold = [p["incident"] for p in posts]
     global TIMES
     TIMES = [datetime.fromisoformat(p["created_at"]).timestamp() for p in posts]

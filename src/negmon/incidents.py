@@ -195,8 +195,14 @@ def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
 
 
 @lru_cache(maxsize=1)
+def _fitted() -> dict[str, Any]:
+    """``data/incident_link.json``: the link model's weights, bias and threshold."""
+    return json.loads((DATA / "incident_link.json").read_text("utf-8"))  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
 def _link_model() -> tuple[list[float], float]:
-    m = json.loads((DATA / "incident_link.json").read_text("utf-8"))
+    m = _fitted()
     if m["features"] != list(PAIR_FEATURES):
         raise InputError("data/incident_link.json was fitted on other pair features: refit it "
                          "(python -m negmon.train.incidents)")
@@ -209,6 +215,18 @@ def link_probability(x: Sequence[float]) -> float:
     w, b = _link_model()
     z = b + sum(wi * xi for wi, xi in zip(w, x, strict=True))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@lru_cache(maxsize=4096)
+def _town(text: str, region: str | None, *, gazetteer_only: bool = False) -> tuple[str, str | None] | None:
+    """(name, region) of the first settlement ``text`` names (a source's city or "г. <word>" of a group's name),
+    cached: a stream repeats the same few sources."""
+    from negmon.localities import extract_localities
+
+    for x in extract_localities(text, region=region):
+        if x.kind in ("city", "town", "village") and (x.lat is not None or not gazetteer_only):
+            return x.name, x.region
+    return None
 
 
 class Routing:
@@ -311,9 +329,8 @@ class IncidentTracker:
                  window_hours: float = 72.0, threshold: float | None = None) -> None:
         self.store: IncidentStore = SQLiteStore(store) if isinstance(store, str | Path) else store
         self.routing = routing if isinstance(routing, Routing) else Routing(routing)
-        fitted = json.loads((DATA / "incident_link.json").read_text("utf-8"))
         if threshold is None:
-            threshold = float(fitted["threshold"])
+            threshold = float(_fitted()["threshold"])
         if not window_hours > 0 or not 0 < threshold < 1:
             raise InputError(f"window_hours must be > 0 and threshold in (0, 1), got {window_hours}, {threshold}")
         self.window = window_hours * 3600
@@ -378,9 +395,9 @@ class IncidentTracker:
         parts = [x["name"] for x in locs if x.get("kind") in ("city_part", "city_district") and x.get("city")]
         city = d.get("city")
         if isinstance(city, str) and city.strip():
-            own = [x for x in extract_localities(city, region=region) if x.kind in ("city", "town", "village")]
+            own = _town(city, region)
             if own:
-                return own[0].name, own[0].region or region, parts
+                return own[0], own[1] or region, parts
         for x in locs:
             if region and x.get("region") and x["region"] != region:
                 continue  # the post's own region is known: a namesake elsewhere ("по Красной": Красне) is not it
@@ -392,9 +409,9 @@ class IncidentTracker:
         if isinstance(source, str) and source.strip():
             # "Подслушано Белебей", "Жалобы Кстово": a capitalised word of the group's name that is a known town
             for word in re.findall(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*", source):
-                found = [x for x in extract_localities(f"г. {word}", region=region) if x.lat is not None]
-                if found:
-                    return found[0].name, found[0].region or region, parts
+                known = _town(f"г. {word}", region, gazetteer_only=True)
+                if known:
+                    return known[0], known[1] or region, parts
         return None, region or next((x.get("region") for x in locs if x.get("region")), None), parts
 
     # ------------------------------------------------------------ grouping

@@ -881,48 +881,19 @@ class _Extractor:
 
     def _locality(self, i: int, m: _Match, conf: float) -> Locality:
         name, kind, region, lat, lon, pop = self.g.places[i]
-        rname, code, _ = self.g.regions[region]
         parent = self.g.parents.get(i)
-        return Locality(
-            name=name,
-            kind=kind,
-            region=rname,
-            region_code=code,
-            start=m.start,
-            end=m.end,
-            surface=m.surface,
-            lat=lat,
-            lon=lon,
-            population=pop,
-            confidence=conf,
-            city=self.g.places[parent][0] if parent is not None else None,
-        )
+        city = self.g.places[parent][0] if parent is not None else None
+        return self._named(m, kind, region, conf, name=name, lat=lat, lon=lon, population=pop, city=city)
 
-    def _named(
-        self,
-        m: _Match,
-        kind: str,
-        region: int | None,
-        conf: float,
-        *,
-        name: str | None = None,
-    ) -> Locality:
-        """A place the gazetteer does not hold as such (a district, an unknown village), with its region."""
-        rname, code = (
-            (self.g.regions[region][0], self.g.regions[region][1]) if region is not None else (None, None)
-        )
+    def _named(self, m: _Match, kind: str, region: int | None, conf: float, *, name: str | None = None,
+               **place: Any) -> Locality:
+        """A Locality at ``m`` with its region; a place the gazetteer does not hold as such (a district, an
+        unknown village) has only a name, ``place`` the gazetteer's coordinates, population and city."""
+        rname, code = (self.g.regions[region][0], self.g.regions[region][1]) if region is not None else (None, None)
         out = name or m.name
         assert out is not None
-        return Locality(
-            name=out,
-            kind=kind,
-            region=rname,
-            region_code=code,
-            start=m.start,
-            end=m.end,
-            surface=m.surface,
-            confidence=conf,
-        )
+        return Locality(name=out, kind=kind, region=rname, region_code=code, start=m.start, end=m.end,
+                        surface=m.surface, confidence=conf, **place)
 
     def _district_region(
         self, m: _Match, context: set[int], matches: list[_Match]

@@ -22,8 +22,9 @@ from negmon.incidents import DATA, PAIR_FEATURES, IncidentTracker, _link_model, 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def scored_posts(posts: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
-    """Gold reply posts as ``negmon score`` writes them (``needs_reply`` forced on: all take part)."""
+def scored_posts(posts: list[dict[str, Any]], model: str, *, gold_topics: bool = False) -> list[dict[str, Any]]:
+    """Gold reply posts as ``negmon score`` writes them (``needs_reply`` forced on: all take part); with
+    ``gold_topics`` the gold topic and priority replace the model's."""
     import negmon
 
     clf = negmon.Classifier.load(model)
@@ -33,9 +34,9 @@ def scored_posts(posts: list[dict[str, Any]], model: str) -> list[dict[str, Any]
                     strict=True):
         d = r.as_dict()
         d["needs_reply"] = True
+        if gold_topics or d.get("topic") is None:
+            d["topic"], d["priority"] = p["topic"], p["priority"]
         d["priority"] = d.get("priority") or "normal"
-        if d.get("topic") is None:
-            d["topic"] = p["topic"]
         out.append(d)
     return out
 
