@@ -261,6 +261,7 @@ class _Batches:
 
         # a JSONL row is classified from Python's reading of its raw line, where the text is under its JSON key
         text = self.text_col if self.raw_col is None else self.text_key
+        os.environ.setdefault("NEGMON_THREADS", "1")  # Spark runs a Python worker per task slot (core)
         fn = _mapper(self.model, text, self.fields, self.batch_size, self.localities, self.reasons)
         text_type = pa.large_string() if self.large_strings else pa.string()
         types = {"bool": pa.bool_(), "float64": pa.float64()}

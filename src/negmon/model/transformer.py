@@ -5,9 +5,13 @@ The ONNX graph takes ``input_ids`` and ``attention_mask`` (int64, batch x length
 ``"query: "`` (as the encoder was pretrained), tokenized by ``tokenizer.json`` (a whole chunk at once) and
 cut to ``max_tokens`` (the first tokens are kept; the Result is marked ``truncated``).
 
-Each post then runs on its own (no padding at all), on a pool of worker threads with one ONNX Runtime thread
-each: on CPUs this is as fast as padded batches or faster, and a post's scores never depend on the other posts
-of its batch (dynamic int8 quantization scales activations per run). ``NEGMON_THREADS`` sets the workers.
+Each post then runs on its own (no padding at all), so a post's scores never depend on the other posts of its
+batch (dynamic int8 quantization scales activations per run). A batch runs on a pool of worker threads with one
+ONNX Runtime thread each (on CPUs as fast as padded batches or faster); a single post runs on a second session,
+made at its first use, that gives one post every thread (p50 on 2 cores: 16 ms instead of 28 ms with one
+thread). Its runs are serialized: concurrent runs of a multi-threaded session spin against each other (a third
+slower on 2 cores). ``NEGMON_THREADS`` sets the threads (default: the CPUs, at most 4); set it to 1 where
+several processes share the cores (Spark executors).
 
 A model may name a partner in ``meta.json["ensemble"]``: a packed linear model (the fast tier) whose
 calibrated probabilities for some heads are combined with the encoder's as a weighted geometric mean. The
@@ -35,11 +39,11 @@ PREFIX = "query: "
 
 
 class TransformerModel:
-    """ONNX encoder + heads. One session serves all threads (ONNX Runtime's ``run`` is thread-safe)."""
+    """ONNX encoder + heads. One session runs batches (any thread may call it), a second one single posts."""
 
     def __init__(self, folder: Path, meta: dict[str, Any], *, threads: int | None = None) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401  (checked here, used in _session)
             from tokenizers import Tokenizer
         except ImportError as e:  # pragma: no cover - both are core dependencies
             raise ModelError(f"the transformer tier needs {e.name}: pip install negmon") from None
@@ -53,26 +57,32 @@ class TransformerModel:
             raise ModelError(f"cannot load {folder / 'tokenizer.json'}: {e}") from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        opts = ort.SessionOptions()
         self.workers = threads or int(os.environ.get("NEGMON_THREADS", "0")) or min(4, os.cpu_count() or 1)
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        try:
-            self.session = ort.InferenceSession(
-                str(folder / rt.get("onnx", "model.onnx")), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise ModelError(f"cannot load the ONNX model in {folder}: {e}") from None
-        self.slices = head_slices(meta["heads"])
+        self._onnx = folder / rt.get("onnx", "model.onnx")
+        self.session = self._session(1)
+        self._single: Any = None  # the single-post session, made at first use
+        self._single_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self.slices = head_slices(meta["heads"])
         self._width = max((sl.stop for sl in self.slices.values()), default=0)
         self.partner: Model | None = None
         self.partner_heads: tuple[str, ...] = ()
         self.partner_weights: dict[str, float] = {}
         if meta.get("ensemble"):
             self._load_partner(meta["ensemble"])
+
+    def _session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            return ort.InferenceSession(str(self._onnx), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise ModelError(f"cannot load the ONNX model in {self.folder}: {e}") from None
 
     def _load_partner(self, ens: dict[str, Any]) -> None:
         from negmon.model import load_model
@@ -117,15 +127,24 @@ class TransformerModel:
             return len(n.text)
         return max(0, enc.offsets[self.max_tokens - 2][1] - len(PREFIX))
 
-    def _run_one(self, ids: list[int]) -> np.ndarray:
+    def _run_one(self, ids: list[int], session: Any = None) -> np.ndarray:
         x = np.asarray([ids], dtype=np.int64)
-        (logits,) = self.session.run(["logits"], {"input_ids": x, "attention_mask": np.ones_like(x)})
-        return logits[0]
+        feed = {"input_ids": x, "attention_mask": np.ones_like(x)}
+        return (session or self.session).run(["logits"], feed)[0][0]  # type: ignore[no-any-return]
+
+    def _run_single(self, ids: list[int]) -> np.ndarray:
+        with self._single_lock:
+            if self._single is None:
+                self._single = self._session(self.workers)
+            return self._run_one(ids, self._single)
 
     def logits_from_ids(self, ids: list[list[int]]) -> np.ndarray:
-        """Raw logits for token id lists, one run per post on the worker threads, in input order."""
-        if len(ids) <= 1 or self.workers == 1:
+        """Raw logits for token id lists, one run per post, in input order: a single post on the
+        multi-threaded session, several on the worker threads."""
+        if self.workers == 1:
             rows = [self._run_one(x) for x in ids]
+        elif len(ids) == 1:
+            rows = [self._run_single(ids[0])]
         else:
             if self._pool is None:
                 with self._pool_lock:
