@@ -111,7 +111,7 @@ def finish_model(out: Path, meta: dict[str, Any], files: list[str], own_dev: lis
             else []
         )
         + [{"name": "the user's own labelled posts: "
-                    + ", ".join(Path(f).name for f in config["files"] + config.get("dev_files", [])),
+                    + ", ".join(Path(f).name for f in config.get("files", []) + config.get("dev_files", [])),
             "licence": "as their owner sets"}] * bool(config.get("files")),
     )
     write_meta(out, meta, files)

@@ -74,8 +74,6 @@ def _int8_embeddings(path: Path, name: str = "encoder.embeddings.word_embeddings
     onnx.save(model, str(path))
 
 
-FFN_IN_FP32_FROM = 3
-
 
 def _matmul(path: Path, method: str) -> None:
     import onnx
@@ -87,16 +85,12 @@ def _matmul(path: Path, method: str) -> None:
 
         exclude = []
         if method == "dynamic_ffn_fp32":
-            # float32: every FFN output projection (it sees GELU outliers) and the FFN input projections from
-            # layer FFN_IN_FP32_FROM up, where int8 error reaches the heads least damped
+            # float32: every FFN output projection (its input is GELU's output, with outliers that int8
+            # per-tensor activation scales cut)
             graph = onnx.load(str(path), load_external_data=False).graph
-            layer = re.compile(r"/layer\.(\d+)/")
-            for n in graph.node:
-                if n.op_type != "MatMul" or not (m := layer.search(n.name)):
-                    continue
-                ffn_out = "/output/dense" in n.name and "attention" not in n.name
-                if ffn_out or ("/intermediate/" in n.name and int(m.group(1)) >= FFN_IN_FP32_FROM):
-                    exclude.append(n.name)
+            layer = re.compile(r"/layer\.\d+/")
+            exclude = [n.name for n in graph.node if n.op_type == "MatMul" and layer.search(n.name)
+                       and "/output/dense" in n.name and "attention" not in n.name]
         tmp = path.with_suffix(".q.onnx")
         # fused operators hide tensor types from shape inference: tell the quantizer they are float
         quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
