@@ -8,12 +8,13 @@ A post that needs a reply joins an incident when it is linked to one of that inc
 linked only when they are about the same place (the town the post's source is about, its ``city`` field; else
 the first settlement the post names in its own region; else a town in the group's name) and were written within
 ``window_hours`` of each other; then a small logistic model (:func:`link_probability`, fitted on the dev half of
-``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as ``data/incident_link.json``) weighs
-:data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights from the project's corpus,
-``data/idf.json.gz``), the same topic and topic family (heat and power outages are one family, roads and yards
-another), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
-named (:data:`PROBLEMS`: "лифт" against "отопление") and route numbers; a probability of at least ``threshold``
-links them. The links are between posts, not between a post and an incident's summary, so the incidents are
+``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as JSON in ``data/incident_link.json``)
+weighs :data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights
+from the project's corpus, ``data/idf.json.gz``), the same topic and topic family (heat and power outages are one
+family, roads and yards another), hours apart, the same or different house, landmark, street or part of town,
+the kind of trouble named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a
+post sets itself apart ("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links
+them. The links are between posts, not between a post and an incident's summary, so the incidents are
 the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
 restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
 id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
@@ -73,6 +74,11 @@ _STOP_WORDS = """
 _STOP = frozenset(_STOP_WORDS.split())
 _AREA = re.compile(r"\b(?:весь|вся|всё|все|всем|всей|всего|всю)\s+(?:район|микрорайон|город|поселок|посёлок|село|"
                    r"деревн|улиц|квартал|центр|заречн|дом)|\bпо всему\b|\bполгорода\b|\bпол района\b", re.I)
+
+# a post that sets itself apart from another problem: "это не про крышу", "не та авария", "другая котельная"
+_DISTINCT = re.compile(r"\bне (?:та|тот|те|про|связан\w*|имеет отношени\w*)\b|\bотдельн\w* (?:беда|проблем\w*|"
+                       r"истори\w*|тем\w*|авари\w*)|\bдруг(?:ая|ой|ое|ие) (?:беда|проблем\w*|истори\w*|авари\w*|"
+                       r"котельн\w*|подстанци\w*|конец)\b", re.I)
 
 
 # what is broken, by its words: two posts about one building differ in this ("лифт" vs "отопление")
@@ -171,7 +177,8 @@ def _iso(ts: float | None) -> str | None:
 
 PAIR_FEATURES = ("cosine", "same_topic", "same_family", "hours_apart", "same_house", "other_house",
                  "same_street", "other_street", "same_part", "area", "same_source", "cosine_same_family",
-                 "same_problem", "other_problem", "same_route", "other_route", "problem_jaccard")
+                 "same_problem", "other_problem", "same_route", "other_route", "problem_jaccard", "distinct",
+                 "street_other_house", "house_other_problem")
 
 
 def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
@@ -191,7 +198,10 @@ def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
             float(bool(set(a["micro"]) & set(b["micro"]))), float(area),
             float(a.get("source") is not None and a.get("source") == b.get("source")), cos * family,
             float(bool(pa & pb)), float(bool(pa and pb and not pa & pb)), float(bool(ra & rb)),
-            float(bool(ra and rb and not ra & rb)), len(pa & pb) / len(pa | pb) if pa | pb else 0.0]
+            float(bool(ra and rb and not ra & rb)), len(pa & pb) / len(pa | pb) if pa | pb else 0.0,
+            float(bool(a.get("distinct") or b.get("distinct"))),
+            float(bool(streets and a["houses"] and b["houses"] and not houses)),
+            float(bool(houses and pa and pb and not pa & pb))]
 
 
 @lru_cache(maxsize=1)
@@ -373,7 +383,8 @@ class IncidentTracker:
         features = {"terms": stems(text), "problems": problems(text), "houses": houses, "streets": streets,
                     "micro": micro,
                     "topic": topic, "family": FAMILIES.get(topic or "", topic or "other"), "source": source,
-                    "area": bool(_AREA.search(text)), "locality": locality, "region": region,
+                    "area": bool(_AREA.search(text)),
+                    "distinct": bool(_DISTINCT.search(text)), "locality": locality, "region": region,
                     "address": houses[0] if houses else streets[0] if streets else micro[0] if micro else None,
                     "text": text[:500]}
         return _Prepared(post_id, ts, place, FAMILIES.get(topic or "", topic or "other"), topic, priority, features)
