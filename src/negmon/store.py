@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,16 +128,30 @@ class SQLiteStore:
     def db(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            try:
-                con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-                con.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.DatabaseError as e:
-                raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
+            con = self._connect()
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA foreign_keys=ON")
             con.row_factory = sqlite3.Row
             self._local.con = con
         return con
+
+    def _connect(self) -> sqlite3.Connection:
+        # switching a new file to WAL needs a lock that SQLite does not wait for (it answers "database is
+        # locked" at once while another process creates the file), so that step is retried up to the timeout
+        deadline = time.monotonic() + self.timeout
+        while True:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                return con
+            except sqlite3.OperationalError as e:
+                con.close()
+                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
+                    raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as e:
+                con.close()
+                raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
 
     def _migrate(self) -> None:
         with self.transaction():
