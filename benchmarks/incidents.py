@@ -13,7 +13,8 @@ dev part only):
       threshold swept over 0.05..0.95.
 Measures: B-cubed precision, recall and F1 and pairwise F1 over the posts, and grouping speed (posts per
 second, scored posts in, incidents out; negmon writes to a real SQLite file in a temporary folder). The dev part
-is the posts of the writers whose ids start with A or B; the test part those of C and D (disjoint settlements).
+is the posts marked ``"split": "dev"`` (writers A, B, E, F, on which the link model is fitted); the test part
+those marked ``test`` (writers C and D, other regions and settlements, never read by the fitting).
 Writes benchmarks/results/incidents.json.
 """
 
@@ -126,15 +127,15 @@ def main() -> None:
     global TIMES
     TIMES = [datetime.fromisoformat(p["created_at"]).timestamp() for p in posts]
     order = sorted(range(len(posts)), key=lambda i: TIMES[i])
-    parts = {"all": list(range(len(posts))), "dev (A, B)": [i for i, p in enumerate(posts) if p["id"][0] in "AB"],
-             "test (C, D)": [i for i, p in enumerate(posts) if p["id"][0] in "CD"]}
+    parts = {"all": list(range(len(posts))), "dev": [i for i, p in enumerate(posts) if p.get("split") == "dev"],
+             "test": [i for i, p in enumerate(posts) if p.get("split") == "test"]}
 
     def on(part: str, pred: Sequence[str]) -> dict[str, float]:
         idx = parts[part]
         return bcubed([gold[i] for i in idx], [pred[i] for i in idx])
 
     if a.sweep:
-        dev = parts["dev (A, B)"]
+        dev = parts["dev"]
         sub = [rows[i] for i in dev]
         for thr in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
             pred, _ = run_negmon(sub, thr)
@@ -190,8 +191,8 @@ def main() -> None:
     for name, r in table.items():
         al = r["all"]
         print(f"| {name} | {r['setting']} | {al['bcubed_precision']:.3f} / {al['bcubed_recall']:.3f} / "
-              f"{al['bcubed_f1']:.3f} | {al['pairwise_f1']:.3f} | {r['dev (A, B)']['bcubed_f1']:.3f} | "
-              f"{r['test (C, D)']['bcubed_f1']:.3f} | {r['posts_per_s']:,.0f} |")
+              f"{al['bcubed_f1']:.3f} | {al['pairwise_f1']:.3f} | {r['dev']['bcubed_f1']:.3f} | "
+              f"{r['test']['bcubed_f1']:.3f} | {r['posts_per_s']:,.0f} |")
     peer = max(v["all"]["bcubed_f1"] for k, v in table.items() if k != "negmon")
     print(f"negmon - better peer: {table['negmon']['all']['bcubed_f1'] - peer:+.3f} B-cubed F1; "
           f"shuffled input vs in order: B-cubed F1 {table['negmon']['shuffled_vs_in_order_bcubed_f1']:.3f}")

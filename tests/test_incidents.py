@@ -159,6 +159,24 @@ def test_a_post_that_bridges_two_incidents_merges_them(tmp_path: Path) -> None:
     assert tracker.get(c).post_count == 3 and tracker.store.check() == []  # type: ignore[attr-defined]
 
 
+def test_one_building_two_troubles_stay_two_incidents(tmp_path: Path) -> None:
+    tracker = IncidentTracker(tmp_path / "b.db")
+    base = {"source": "Подслушано Тверь", "city": "Тверь", "region": "Тверская область", "needs_reply": True,
+            "topic": "housing_utilities", "priority": "normal"}
+    ids = tracker.add([
+        {**base, "id": "roof1", "text": "Пионерская 17, течёт крыша, в подъезде на пятом этаже лужи",
+         "created_at": "2026-11-05T09:00:00+03:00"},
+        {**base, "id": "roof2", "text": "У нас на Пионерской 17 опять протекает кровля, потолок в пятнах",
+         "created_at": "2026-11-05T18:00:00+03:00"},
+        {**base, "id": "sewer", "text": "Пионерская 17 — это не про крышу, у нас в подвале стоят стоки, вонь до "
+                                        "третьего этажа", "created_at": "2026-11-05T19:00:00+03:00"},
+        {**base, "id": "next", "text": "Пионерская 19: течёт крыша над последним этажом",
+         "created_at": "2026-11-05T20:00:00+03:00"},
+    ])
+    assert ids[0] == ids[1]  # one roof, told twice in other words
+    assert ids[2] != ids[0] and ids[3] != ids[0]  # another trouble in the building; the roof of the next house
+
+
 def _write_many(path: Path, copies: int) -> int:
     """The reply posts of set C copied ``copies`` times, each copy a month later with new ids."""
     rows = [p for p in posts() if p["needs_reply"]]

@@ -14,7 +14,8 @@ from the project's corpus, ``data/idf.json.gz``), the same topic and topic famil
 family, roads and yards another), hours apart, the same or different house, landmark, street or part of town,
 the kind of trouble named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a
 post sets itself apart ("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links
-them. The links are between posts, not between a post and an incident's summary, so the incidents are
+them, except two posts that name different houses and share only troubles of a building (roof, lift, sewage:
+:func:`other_buildings`). The links are between posts, not between a post and an incident's summary, so the incidents are
 the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
 restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
 id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
@@ -112,9 +113,15 @@ _ROUTE = re.compile(r"(?:автобус\w*|маршрут\w*|маршрутк\w*
                     r"|\b(\d{1,4})-?(?:й|го|м)\s+(?:автобус|маршрут|троллейбус|трамвай)", re.I)
 
 
+# troubles of one building: the same one at two houses is two incidents (a power or water outage may span streets)
+BUILDING_TROUBLES = frozenset({"lift", "roof", "sewage", "building"})
+_NOT_ABOUT = re.compile(r"\bне (?:про|о|об|из-за) \w+")
+
+
 def problems(text: str) -> list[str]:
-    """The kinds of trouble a post speaks of (:data:`PROBLEMS`), and its route numbers as ``route:N``."""
-    low = text.lower().replace("ё", "е")
+    """The kinds of trouble a post speaks of (:data:`PROBLEMS`; not those it says it is not about: "это не про
+    крышу"), and its route numbers as ``route:N``."""
+    low = _NOT_ABOUT.sub(" ", text.lower().replace("ё", "е"))
     found = [k for k, r in _PROBLEM_RES.items() if r.search(low)]
     found += [f"route:{m.group(1) or m.group(2)}" for m in _ROUTE.finditer(low)]
     return sorted(set(found))
@@ -179,6 +186,15 @@ PAIR_FEATURES = ("cosine", "same_topic", "same_family", "hours_apart", "same_hou
                  "same_street", "other_street", "same_part", "area", "same_source", "cosine_same_family",
                  "same_problem", "other_problem", "same_route", "other_route", "problem_jaccard", "distinct",
                  "street_other_house", "house_other_problem")
+
+
+def other_buildings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two posts name different houses and share only troubles of a building (roof, lift, sewage): two
+    incidents whatever their words share, so the tracker never links them."""
+    if not (a["houses"] and b["houses"]) or set(a["houses"]) & set(b["houses"]):
+        return False
+    shared = {x for x in a["problems"] if not x.startswith("route:")} & set(b["problems"])
+    return bool(shared) and shared <= BUILDING_TROUBLES
 
 
 def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
@@ -431,7 +447,8 @@ class IncidentTracker:
         """The open incidents one of whose posts of the window links to ``p``."""
         a = p.features | {"created_at": p.created_at}
         return {n["incident"] for n in near if abs(p.created_at - n["created_at"]) <= self.window
-                and link_probability(pair_features(a, n)) >= self.threshold and self._open(n["incident"], p.created_at)}
+                and not other_buildings(a, n) and link_probability(pair_features(a, n)) >= self.threshold
+                and self._open(n["incident"], p.created_at)}
 
     def add(self, posts: Iterable[Any], *, batch_size: int = 500) -> list[str | None]:
         """Add scored posts (mappings as ``negmon score`` writes them, or Results, each with ``created_at``);

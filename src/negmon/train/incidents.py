@@ -1,8 +1,9 @@
 """Fit the incident link model: ``python -m negmon.train.incidents [--data corpus/incidents.jsonl] [--model fast]``.
 
 The dev part of the incident set (``"split": "dev"``) is scored with ``--model`` as ``negmon score`` would
-score it; every pair of its posts that the tracker would compare (the same place, within 72 hours) becomes a
-row of :data:`negmon.incidents.PAIR_FEATURES`, labelled 1 when the two posts belong to one gold incident.
+score it; every pair of its posts that the tracker would compare (the same place, within 72 hours, not
+:func:`negmon.incidents.other_buildings`) becomes a row of :data:`negmon.incidents.PAIR_FEATURES`, labelled 1
+when the two posts belong to one gold incident.
 A logistic regression (scikit-learn) gives the weights. The threshold is chosen across the dev writers: fitted
 on the other writers' pairs, each writer's posts are grouped at each threshold, and the threshold with the best
 mean B-cubed F1 wins (a threshold chosen on the posts the model was fitted on runs high). Then the model is
@@ -23,7 +24,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from negmon.incidents import DATA, PAIR_FEATURES, IncidentTracker, _fitted, _link_model, pair_features
+from negmon.incidents import (
+    DATA,
+    PAIR_FEATURES,
+    IncidentTracker,
+    _fitted,
+    _link_model,
+    other_buildings,
+    pair_features,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -101,7 +110,8 @@ def fit(data: Path, model: str, out: Path = DATA / "incident_link.json") -> dict
     x, y, pairs = [], [], []
     for i, j in itertools.combinations(range(len(rows)), 2):
         a, b = prepared[i], prepared[j]
-        if a is None or b is None or a.place != b.place or abs(a.created_at - b.created_at) > tracker.window:
+        if a is None or b is None or a.place != b.place or abs(a.created_at - b.created_at) > tracker.window \
+                or other_buildings(a.features, b.features):
             continue
         x.append(pair_features(a.features | {"created_at": a.created_at}, b.features | {"created_at": b.created_at}))
         y.append(int(dev[i]["incident"] == dev[j]["incident"]))
