@@ -1,6 +1,6 @@
 """Incident grouping: negmon's IncidentTracker against two peers on corpus/incidents.jsonl.
 
-Run: python benchmarks/incidents.py [--data corpus/incidents.jsonl] [--labels model|gold] [--model fast]
+Run: python benchmarks/incidents.py [--data corpus/incidents.jsonl] [--labels model|gold] [--model default]
      [--threshold 0.3] [--sweep]
 
 The posts that need a reply (gold) are grouped; each system sees the same scored posts: with ``--labels model``
@@ -114,7 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(ROOT / "corpus" / "incidents.jsonl"))
     ap.add_argument("--labels", choices=("model", "gold"), default="model")
-    ap.add_argument("--model", default="fast")
+    ap.add_argument("--model", default="default")
     ap.add_argument("--threshold", type=float, help="the link threshold (default: the fitted model's)")
     ap.add_argument("--sweep", action="store_true", help="print negmon's scores over thresholds, dev part only")
     ap.add_argument("--errors", action="store_true")

@@ -1,4 +1,4 @@
-"""Fit the incident link model: ``python -m negmon.train.incidents [--data corpus/incidents.jsonl] [--model fast]``.
+"""Fit the incident link model: ``python -m negmon.train.incidents [--data corpus/incidents.jsonl] [--model default]``.
 
 The dev part of the incident set (``"split": "dev"``) is scored with ``--model`` as ``negmon score`` would
 score it; every pair of its posts that the tracker would compare (the same place, within 72 hours, not
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     """The command line above."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT / "corpus" / "incidents.jsonl")
-    ap.add_argument("--model", default="fast")
+    ap.add_argument("--model", default="default", help="the model that scores the posts (as negmon score would)")
     a = ap.parse_args(argv)
     table = fit(a.data, a.model)
     print(json.dumps({k: v for k, v in table.items() if k != "features"}, ensure_ascii=False, indent=1))
