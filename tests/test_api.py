@@ -54,6 +54,23 @@ def test_default_model_serves_without_torch() -> None:
     assert reply is True
 
 
+def test_default_model_single_posts_agree_with_batches_and_threads() -> None:
+    # a single post runs on the multi-threaded session, a batch on the single-threaded runs of the pool
+    clf = Classifier.load("default")
+    singles = [clf.classify(p) for p in POSTS]
+    batch = list(clf.classify_batch(POSTS, batch_size=64))
+    for a, b in zip(singles, batch, strict=True):
+        assert (a.sentiment, a.topic, a.needs_reply, a.priority) == (b.sentiment, b.topic, b.needs_reply, b.priority)
+        if a.empty:  # nothing to score
+            assert b.empty and a.reply_score is None is b.reply_score
+            continue
+        assert a.reply_score is not None and b.reply_score is not None and a.topic_scores and b.topic_scores
+        assert abs(a.reply_score - b.reply_score) < 1e-4
+        assert max(abs(a.topic_scores[k] - b.topic_scores[k]) for k in a.topic_scores) < 1e-4
+    with ThreadPoolExecutor(4) as ex:  # single posts from several threads wait for one another, same answers
+        assert list(ex.map(clf.classify, POSTS)) == singles
+
+
 def test_public_names() -> None:
     for name in negmon.__all__:
         assert getattr(negmon, name) is not None
