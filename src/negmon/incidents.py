@@ -7,15 +7,15 @@
 A post that needs a reply joins an incident when it is linked to one of that incident's posts. Two posts can be
 linked only when they are about the same place (the town the post's source is about, its ``city`` field; else
 the first settlement the post names in its own region; else a town in the group's name) and were written within
-``window_hours`` of each other; then a small logistic model (:func:`link_probability`, fitted on the dev half of
+``window_hours`` of each other; then a small logistic model (:func:`link_probability`, fitted on the dev part of
 ``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as JSON in ``data/incident_link.json``)
-weighs :data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights
-from the project's corpus, ``data/idf.json.gz``), the same topic and topic family (heat and power outages are one
-family, roads and yards another), hours apart, the same or different house, landmark, street or part of town,
-the kind of trouble named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a
-post sets itself apart ("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links
-them, except two posts that name different houses and share only troubles of a building (roof, lift, sewage:
-:func:`other_buildings`). The links are between posts, not between a post and an incident's summary, so the incidents are
+weighs :data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights from the project's corpus,
+``data/idf.json.gz``), the same topic and topic family (heat and power outages are one family, roads and yards
+another), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
+named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a post sets itself apart
+("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links them, except two posts
+that name different houses and share only troubles of a building (roof, lift, sewage: :func:`other_buildings`).
+The links are between posts, not between a post and an incident's summary, so the incidents are
 the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
 restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
 id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed

@@ -74,7 +74,6 @@ def _int8_embeddings(path: Path, name: str = "encoder.embeddings.word_embeddings
     onnx.save(model, str(path))
 
 
-
 def _matmul(path: Path, method: str) -> None:
     import onnx
 
