@@ -162,6 +162,20 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(x * b.get(t, 0.0) for t, x in a.items())
 
 
+def _without(text: str, addresses: Sequence[Mapping[str, Any]]) -> str:
+    """``text`` with its streets and houses blanked: the address features compare them, the words should not."""
+    spans = sorted((a["start"], a["end"]) for a in addresses
+                   if isinstance(a.get("start"), int) and isinstance(a.get("end"), int))
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        if start >= last:
+            out.append(text[last:start])
+            last = end
+    return " ".join([*out, text[last:]])
+
+
 def _time(value: Any, where: str) -> float:
     if isinstance(value, datetime):
         d = value
@@ -396,7 +410,8 @@ class IncidentTracker:
         place = f"{region or ''}|{locality.lower()}" if locality else f"source|{source}" if source else \
             f"region|{region}" if region else "?"
         priority = d.get("priority") if d.get("priority") in ("urgent", "normal") else "normal"
-        features = {"terms": stems(text), "problems": problems(text), "houses": houses, "streets": streets,
+        words = _NOT_ABOUT.sub(" ", _without(text, addresses).lower())  # not the address, not what it is not about
+        features = {"terms": stems(words), "problems": problems(text), "houses": houses, "streets": streets,
                     "micro": micro,
                     "topic": topic, "family": FAMILIES.get(topic or "", topic or "other"), "source": source,
                     "area": bool(_AREA.search(text)),
