@@ -258,15 +258,19 @@ class _Extractor:
             j -= 1
         return j
 
+    def labelled(self, i: int, words: frozenset[str]) -> int | None:
+        """The token index after an optional comma, one of ``words`` and an optional dot from token i ("д.",
+        ", корп."), or None when the word is not there."""
+        j = i + 1 if self.tok(i) is not None and self.toks[i].text == "," else i
+        if self.tok(j) is None or self.toks[j].low not in words:
+            return None
+        return j + 2 if self.tok(j + 1) is not None and self.toks[j + 1].text == "." else j + 1
+
     def house_at(self, i: int) -> tuple[str, int] | None:
         """(house, end token index) when a house number starts at token i (after a comma or "д.")."""
-        j = i
-        if self.tok(j) is not None and self.toks[j].text == ",":
-            j += 1
-        if self.tok(j) is not None and self.toks[j].low in _HOUSE_WORDS:
-            j += 1
-            if self.tok(j) is not None and self.toks[j].text == ".":
-                j += 1
+        j = self.labelled(i, _HOUSE_WORDS)
+        if j is None:
+            j = i + 1 if self.tok(i) is not None and self.toks[i].text == "," else i
         t = self.tok(j)
         if t is None or not t.text[0].isdigit():
             return None
@@ -290,20 +294,14 @@ class _Extractor:
             end = k + 1
         building = m.group(4)
         for words, prefix in ((_BUILDING, "к"), (_STRUCTURE, "с")):
-            k = end
-            if self.tok(k) is not None and self.toks[k].text == ",":
-                k += 1
-            if self.tok(k) is not None and self.toks[k].low in words:
-                k += 1
-                if self.tok(k) is not None and self.toks[k].text == ".":
-                    k += 1
-                if self.tok(k) is not None and self.toks[k].text.isdigit():
-                    if prefix == "к":
-                        building = self.toks[k].text
-                    else:
-                        house += ("к" + building if building else "") + "с" + self.toks[k].text
-                        building = None
-                    end = k + 1
+            after = self.labelled(end, words)
+            if after is not None and self.tok(after) is not None and self.toks[after].text.isdigit():
+                if prefix == "к":
+                    building = self.toks[after].text
+                else:
+                    house += ("к" + building if building else "") + "с" + self.toks[after].text
+                    building = None
+                end = after + 1
         if building:
             house += "к" + building
         return house, end
