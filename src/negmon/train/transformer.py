@@ -254,9 +254,9 @@ def _legacy_export(torch: Any, model: Any, x: Any, m: Any, path: Path) -> None:
 
 
 # int8 MatMuls except the FFN output projections: for the default model, int8 everywhere cost 1.9 points of
-# topic macro-F1 on corpus dev (0.2) and 2.1 points of needs_reply F1 on its realistic part (0.3); keeping the
-# FFN input projections of layers 3+ in float32 as well (0.2 and 0.3 until December) changed no set's scores by
-# more than 0.01 and made a single post 9% slower on 2 cores (benchmarks/quality.py, benchmarks/speed.py)
+# topic macro-F1 on corpus dev (0.2) and 1.9 points of needs_reply macro-F1 on its realistic part (0.3); keeping
+# the FFN input projections of layers 3+ in float32 as well (0.2 and 0.3 until December) changed no set's macro-F1
+# by more than 0.01 in one benchmarks/quality.py run and made a single post 9% slower on 2 cores
 MATMUL = "dynamic_ffn_fp32"
 
 
