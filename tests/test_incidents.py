@@ -177,6 +177,18 @@ def test_one_building_two_troubles_stay_two_incidents(tmp_path: Path) -> None:
     assert ids[2] != ids[0] and ids[3] != ids[0]  # another trouble in the building; the roof of the next house
 
 
+def test_the_city_field_places_a_post_whose_text_names_no_town(tmp_path: Path) -> None:
+    # a bare "Муром" or "Ковров" reads as a common word or a surname to the locality extractor; the field says
+    # it is a town, so posts from a review site and from a town's group land in one place
+    tracker = IncidentTracker(tmp_path / "c.db")
+    base = {"region": "Владимирская область", "needs_reply": True, "topic": "housing_utilities",
+            "priority": "normal", "created_at": "2026-11-05T09:00:00+03:00"}
+    for city in ("Муром", "Ковров"):
+        p = tracker.prepare({**base, "city": city, "source": "Яндекс Карты: отзывы", "text": "Третий день нет "
+                             "горячей воды на Лакина 12, управляющая не отвечает"})
+        assert p is not None and p.place == f"Владимирская область|{city.lower()}"
+
+
 def _write_many(path: Path, copies: int) -> int:
     """The reply posts of set C copied ``copies`` times, each copy a month later with new ids."""
     rows = [p for p in posts() if p["needs_reply"]]

@@ -11,7 +11,7 @@ the first settlement the post names in its own region; else a town in the group'
 ``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as JSON in ``data/incident_link.json``)
 weighs :data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights from the project's corpus,
 ``data/idf.json.gz``), the same topic and topic family (heat and power outages are one family, roads and yards
-another), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
+another; a topic the model left as ``other`` says little), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
 named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a post sets itself apart
 ("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links them, except two posts
 that name different houses and share only troubles of a building (roof, lift, sewage: :func:`other_buildings`).
@@ -199,7 +199,11 @@ def _iso(ts: float | None) -> str | None:
 PAIR_FEATURES = ("cosine", "same_topic", "same_family", "hours_apart", "same_house", "other_house",
                  "same_street", "other_street", "same_part", "area", "same_source", "cosine_same_family",
                  "same_problem", "other_problem", "same_route", "other_route", "problem_jaccard", "distinct",
-                 "street_other_house", "house_other_problem")
+                 "street_other_house", "house_other_problem", "topic_unknown")
+
+
+# a topic the model could not name: a mismatch with it says little ("Коммунистическая — дали и снова вырубили")
+_UNKNOWN = frozenset({"other", None})
 
 
 def other_buildings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -231,7 +235,8 @@ def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
             float(bool(ra and rb and not ra & rb)), len(pa & pb) / len(pa | pb) if pa | pb else 0.0,
             float(bool(a.get("distinct") or b.get("distinct"))),
             float(bool(streets and a["houses"] and b["houses"] and not houses)),
-            float(bool(houses and pa and pb and not pa & pb))]
+            float(bool(houses and pa and pb and not pa & pb)),
+            float(a["topic"] in _UNKNOWN or b["topic"] in _UNKNOWN)]
 
 
 @lru_cache(maxsize=1)
@@ -437,7 +442,8 @@ class IncidentTracker:
         parts = [x["name"] for x in locs if x.get("kind") in ("city_part", "city_district") and x.get("city")]
         city = d.get("city")
         if isinstance(city, str) and city.strip():
-            own = _town(city, region)
+            # a bare name can read as a common word to the extractor ("Муром"); the field says it is a town
+            own = _town(city, region) or _town(f"г. {city.strip()}", region)
             if own:
                 return own[0], own[1] or region, parts
         for x in locs:
