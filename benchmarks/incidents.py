@@ -36,46 +36,18 @@ ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 72 * 3600
 
 
-def bcubed(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
-    """B-cubed precision, recall and F1, and pairwise precision, recall and F1, of a clustering."""
-    by_g: dict[str, set[int]] = defaultdict(set)
-    by_p: dict[str, set[int]] = defaultdict(set)
-    for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
-        by_g[g].add(i)
-        by_p[p].add(i)
-    prec = rec = 0.0
-    for g, p in zip(gold, pred, strict=True):
-        both = len(by_g[g] & by_p[p])
-        prec += both / len(by_p[p])
-        rec += both / len(by_g[g])
-    n = len(gold)
-    bp, br = prec / n, rec / n
-    pairs_p = sum(len(c) * (len(c) - 1) // 2 for c in by_p.values())
-    pairs_g = sum(len(c) * (len(c) - 1) // 2 for c in by_g.values())
-    same = sum(len(by_g[g] & c) * (len(by_g[g] & c) - 1) // 2 for c in by_p.values() for g in {gold[i] for i in c})
-    pp, pr = (same / pairs_p if pairs_p else 1.0), (same / pairs_g if pairs_g else 1.0)
-    return {"bcubed_precision": bp, "bcubed_recall": br, "bcubed_f1": 2 * bp * br / (bp + br) if bp + br else 0.0,
-            "pairwise_precision": pp, "pairwise_recall": pr,
-            "pairwise_f1": 2 * pp * pr / (pp + pr) if pp + pr else 0.0}
-
-
 def single_link(n: int, linked: Callable[[int, int], bool], order: Sequence[int]) -> list[str]:
     """Connected components of the pairs ``linked`` accepts, among posts within 72 hours (``order``: by time)."""
-    parent = list(range(n))
+    from negmon.train.incidents import components
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    pairs = []
     for a_pos, i in enumerate(order):
         for j in order[a_pos + 1 :]:
             if TIMES[j] - TIMES[i] > WINDOW:
                 break
-            if find(i) != find(j) and linked(i, j):
-                parent[find(i)] = find(j)
-    return [str(find(i)) for i in range(n)]
+            if linked(i, j):
+                pairs.append((i, j))
+    return components(range(n), pairs)
 
 
 TIMES: list[float] = []
@@ -120,7 +92,7 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true")
     a = ap.parse_args()
     posts = load(Path(a.data))
-    from negmon.train.incidents import scored_posts
+    from negmon.train.incidents import bcubed, scored_posts
 
     rows = scored_posts(posts, a.model, gold_topics=a.labels == "gold")
     gold = [p["incident"] for p in posts]

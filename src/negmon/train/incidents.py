@@ -21,6 +21,7 @@ import itertools
 import json
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ from negmon.incidents import (
     other_buildings,
     pair_features,
 )
+
+__all__ = ["bcubed", "bcubed_f1", "components", "fit", "group", "main", "scored_posts"]
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -56,18 +59,36 @@ def scored_posts(posts: list[dict[str, Any]], model: str, *, gold_topics: bool =
     return out
 
 
-def bcubed_f1(gold: list[str], pred: list[str]) -> float:
+def bcubed(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    """B-cubed precision, recall and F1, and pairwise precision, recall and F1, of a clustering."""
     by_g: dict[str, set[int]] = defaultdict(set)
     by_p: dict[str, set[int]] = defaultdict(set)
     for i, (g, p) in enumerate(zip(gold, pred, strict=True)):
         by_g[g].add(i)
         by_p[p].add(i)
-    prec = sum(len(by_g[g] & by_p[p]) / len(by_p[p]) for g, p in zip(gold, pred, strict=True)) / len(gold)
-    rec = sum(len(by_g[g] & by_p[p]) / len(by_g[g]) for g, p in zip(gold, pred, strict=True)) / len(gold)
-    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    prec = rec = 0.0
+    for g, p in zip(gold, pred, strict=True):
+        both = len(by_g[g] & by_p[p])
+        prec += both / len(by_p[p])
+        rec += both / len(by_g[g])
+    n = len(gold)
+    bp, br = prec / n, rec / n
+    pairs_p = sum(len(c) * (len(c) - 1) // 2 for c in by_p.values())
+    pairs_g = sum(len(c) * (len(c) - 1) // 2 for c in by_g.values())
+    same = sum(len(by_g[g] & c) * (len(by_g[g] & c) - 1) // 2 for c in by_p.values() for g in {gold[i] for i in c})
+    pp, pr = (same / pairs_p if pairs_p else 1.0), (same / pairs_g if pairs_g else 1.0)
+    return {"bcubed_precision": bp, "bcubed_recall": br, "bcubed_f1": 2 * bp * br / (bp + br) if bp + br else 0.0,
+            "pairwise_precision": pp, "pairwise_recall": pr,
+            "pairwise_f1": 2 * pp * pr / (pp + pr) if pp + pr else 0.0}
+
+
+def bcubed_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """B-cubed F1 of a clustering (:func:`bcubed`)."""
+    return bcubed(gold, pred)["bcubed_f1"]
 
 
 def group(rows: list[dict[str, Any]], threshold: float) -> list[str]:
+    """The incident of each scored post when an IncidentTracker in a temporary store groups them."""
     with tempfile.TemporaryDirectory() as tmp:
         tracker = IncidentTracker(Path(tmp) / "dev.db", threshold=threshold)
         tracker.add(rows)
@@ -79,8 +100,8 @@ def group(rows: list[dict[str, Any]], threshold: float) -> list[str]:
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 
 
-def _components(ids: list[int], pairs: list[tuple[int, int]], prob: Any, threshold: float) -> list[str]:
-    """What the tracker makes of these posts: the connected groups of the pairs linked at ``threshold``."""
+def components(ids: Sequence[int], linked: Iterable[tuple[int, int]]) -> list[str]:
+    """What single link makes of these posts: the connected groups of the ``linked`` pairs, a name for each id."""
     parent = {i: i for i in ids}
 
     def find(i: int) -> int:
@@ -89,9 +110,8 @@ def _components(ids: list[int], pairs: list[tuple[int, int]], prob: Any, thresho
             i = parent[i]
         return i
 
-    for (i, j), p in zip(pairs, prob, strict=True):
-        if p >= threshold:
-            parent[find(i)] = find(j)
+    for i, j in linked:
+        parent[find(i)] = find(j)
     return [str(find(i)) for i in ids]
 
 
@@ -132,7 +152,7 @@ def fit(data: Path, model: str, out: Path = DATA / "incident_link.json") -> dict
         ids = [i for i in range(len(dev)) if writer[i] == w]
         kept = [pr for pr, k in zip(pairs, inside, strict=True) if k]
         for thr in THRESHOLDS:
-            pred = _components(ids, kept, prob, thr)
+            pred = components(ids, [pr for pr, p in zip(kept, prob, strict=True) if p >= thr])
             cv[thr] += bcubed_f1([gold[i] for i in ids], pred) / len(folds)
     best = max(cv, key=lambda t: (cv[t], -abs(t - 0.5)))
     clf = LogisticRegression(C=1.0, max_iter=2000).fit(xa, ya)
