@@ -16,27 +16,10 @@ import re
 import sys
 from pathlib import Path
 
-TOPICS = {
-    "housing_utilities",
-    "roads",
-    "public_transport",
-    "healthcare",
-    "education",
-    "waste",
-    "landscaping",
-    "social_support",
-    "energy",
-    "ecology",
-    "animals",
-    "safety",
-    "construction",
-    "communications",
-    "culture_sport",
-    "economy_trade",
-    "government",
-    "other",
-}
-SENTIMENTS = {"negative", "neutral", "positive"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+
+from negmon.train.data import SENTIMENTS, TOPICS  # the one list (TAXONOMY.md)
+
 PRIORITIES = {"urgent", "normal", None}
 SUBJECTS = {
     s["name"]
