@@ -152,3 +152,14 @@ def test_bad_rows_and_labels_are_named(tmp_path: Path) -> None:
     # declared labels fix the order of the outputs, and a label with no rows yet is kept
     out = train(_config(tmp_path, f'files = ["{f}"]\nlabels = {{topic = ["Школы", "Дороги", "ЖКХ"]}}'))
     assert json.loads((out / "meta.json").read_text("utf-8"))["heads"]["topic"]["labels"] == ["Школы", "Дороги", "ЖКХ"]
+
+
+def test_the_card_lists_the_data_of_old_and_new_training_configs() -> None:
+    from negmon.train.card import training_data
+
+    # a model trained before own labels: its stored config has no "files" (recalibrating it used to fail here)
+    old = training_data({"sentiment_sets": ["rusentiment"], "corpus": True, "real": True})
+    assert [d["name"].split(" ")[:2] for d in old] == [["RuSentiment", "(Rogers"], ["negmon", "corpus:"],
+                                                       ["negmon", "real"]]
+    own = training_data({"files": ["/data/ours/train.jsonl"], "dev_files": ["dev.jsonl"]})
+    assert own == [{"name": "the user's own labelled posts: train.jsonl, dev.jsonl", "licence": "as their owner sets"}]

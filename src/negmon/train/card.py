@@ -10,7 +10,7 @@ from typing import Any
 from negmon.model.artifact import write_meta
 from negmon.train.data import text_key
 
-__all__ = ["DATA_LICENCES", "finish_model", "render_card"]
+__all__ = ["DATA_LICENCES", "finish_model", "render_card", "training_data"]
 
 log = logging.getLogger("negmon.train")
 
@@ -90,30 +90,25 @@ def _measure(out: Path, own_dev: list[dict[str, Any]], own_train: set[str]) -> d
     return metrics
 
 
+def training_data(config: dict[str, Any]) -> list[dict[str, str]]:
+    """The data a training config names, each with its licence, for the card (a config written before a key
+    existed lacks it: the run of a model trained before own labels has no ``files``)."""
+    out = [{"name": DATA_LICENCES[s][0], "licence": DATA_LICENCES[s][1]} for s in config.get("sentiment_sets", [])]
+    out += [{"name": DATA_LICENCES[k][0], "licence": DATA_LICENCES[k][1]} for k in ("corpus", "real") if config.get(k)]
+    own = [*config.get("files", []), *config.get("dev_files", [])]
+    if config.get("files"):
+        out.append({"name": "the user's own labelled posts: " + ", ".join(Path(f).name for f in own),
+                    "licence": "as their owner sets"})
+    return out
+
+
 def finish_model(out: Path, meta: dict[str, Any], files: list[str], own_dev: list[dict[str, Any]] | None = None,
                  own_train: list[dict[str, Any]] | None = None) -> None:
     """Write meta.json (hashes of ``files``), evaluate on every available held-out set (and on ``own_dev``, the
     dev half of the user's own labelled posts; a named set's texts that ``own_train`` holds are left out of it),
     write the card."""
     config = meta.get("training", {}).get("config", {})
-    sets = config.get("sentiment_sets", [])
-    meta.setdefault(
-        "training_data",
-        [{"name": DATA_LICENCES[s][0], "licence": DATA_LICENCES[s][1]} for s in sets]
-        + (
-            [{"name": DATA_LICENCES["corpus"][0], "licence": DATA_LICENCES["corpus"][1]}]
-            if config.get("corpus")
-            else []
-        )
-        + (
-            [{"name": DATA_LICENCES["real"][0], "licence": DATA_LICENCES["real"][1]}]
-            if config.get("real")
-            else []
-        )
-        + [{"name": "the user's own labelled posts: "
-                    + ", ".join(Path(f).name for f in config.get("files", []) + config.get("dev_files", [])),
-            "licence": "as their owner sets"}] * bool(config.get("files")),
-    )
+    meta.setdefault("training_data", training_data(config))
     write_meta(out, meta, files)
     meta["metrics"] = _measure(out, own_dev or [], {text_key(r["text"]) for r in own_train or []})
     write_meta(out, meta, files)
