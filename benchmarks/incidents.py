@@ -13,7 +13,7 @@ dev part only):
       threshold swept over 0.05..0.95.
 Measures: B-cubed precision, recall and F1 and pairwise F1 over the posts, and grouping speed (posts per
 second, scored posts in, incidents out; negmon writes to a real SQLite file in a temporary folder). The dev part
-is the posts marked ``"split": "dev"`` (writers A, B, E, F, on which the link model is fitted); the test part
+is the posts marked ``"split": "dev"`` (writers A, B, E, F, G, H, on which the link model is fitted); the test part
 those marked ``test`` (writers C and D, other regions and settlements, never read by the fitting).
 Writes benchmarks/results/incidents.json.
 """
