@@ -11,21 +11,22 @@ the first settlement the post names in its own region; else a town in the group'
 ``corpus/incidents.jsonl`` by :mod:`negmon.train.incidents` and shipped as JSON in ``data/incident_link.json``)
 weighs :data:`PAIR_FEATURES`: the cosine of their word-stem TF-IDF vectors (weights from the project's corpus,
 ``data/idf.json.gz``), the same topic and topic family (heat and power outages are one family, roads and yards
-another; a topic the model left as ``other`` says little), hours apart, the same or different house, landmark, street or part of town, the kind of trouble
-named (:data:`PROBLEMS`: "лифт" against "отопление"), route numbers, and words by which a post sets itself apart
-("это не про крышу", "другая котельная"); a probability of at least ``threshold`` links them, except two posts
-that name different houses and share only troubles of a building (roof, lift, sewage: :func:`other_buildings`).
-The links are between posts, not between a post and an incident's summary, so the incidents are
-the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
+another; a topic the model left as ``other`` says little), hours apart, the same or different house, landmark,
+street or part of town, the kind of trouble named (:data:`PROBLEMS`: "лифт" against "отопление"), route
+numbers, and words by which a post sets itself apart ("это не про крышу", "другая котельная"); a probability of
+at least ``threshold`` links them, except two posts that name different houses and share only troubles of a
+building (roof, lift, sewage: :func:`other_buildings`). The links are between posts, not between a post and an
+incident's summary, so the incidents are the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
 restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
 id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
 incident takes no post written after it was closed: the problem came back, and that is a new incident.
 
 Why stems and not the encoder's sentence vector: grouping runs on already scored posts (``negmon score``'s
-output), which do not carry the vector. Measured on the dev pairs, the default model's mean-pooled vector
-alone ranks pairs better than the stems' cosine (ROC AUC 0.857 against 0.805), but beside the other features
-it added 0.003 of writer-CV B-cubed F1 (0.884 -> 0.887), not worth 384 numbers on every scored post;
-lemmas (pymorphy3) or character n-grams in place of the stems did no better (0.883-0.885).
+output), which do not carry the vector. Measured on the dev pairs (six writers), the default model's
+mean-pooled vector alone ranks pairs better than the stems' cosine (ROC AUC 0.866 against 0.817), but beside
+the other features it added 0.004 of writer-CV B-cubed F1 (0.871 -> 0.875), within the spread of such runs and
+not worth 384 numbers on every scored post; lemmas (pymorphy3) or character n-grams beside or in place of the
+stems gave 0.874-0.876.
 
 Each incident is routed (:class:`Routing`, a TOML table from topic, and optionally region or municipality, to
 the responsible bodies) and gets a deadline from its highest priority (urgent 2 hours, normal 24 by default);
