@@ -16,9 +16,9 @@ street or part of town, the kind of trouble named (:data:`PROBLEMS`: "лифт" 
 numbers, and words by which a post sets itself apart ("это не про крышу", "другая котельная"); a probability of
 at least ``threshold`` links them, except two posts that name different houses and share only troubles of a
 building (roof, lift, sewage: :func:`other_buildings`). The links are between posts, not between a post and an
-incident's summary, so the incidents are the connected groups of linked posts: the same whatever the order the posts arrive in, and the same after a
-restart. A post that links two incidents merges them into the older one; the merge is recorded and the absorbed
-id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
+incident's summary, so the incidents are the connected groups of linked posts: the same whatever the order the
+posts arrive in, and the same after a restart. A post that links two incidents merges them into the older one;
+the merge is recorded and the absorbed id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
 incident takes no post written after it was closed: the problem came back, and that is a new incident.
 
 Why stems and not the encoder's sentence vector: grouping runs on already scored posts (``negmon score``'s
