@@ -339,6 +339,13 @@ class _Extractor:
         nxt = self.toks[tj] if tj < len(self.toks) else None
         return nxt is not None and nxt.word and nxt.key in _STREET_AFTER
 
+    def _address_after(self, tj: int) -> bool:
+        """Whether ", <street> <house>" or ", улица ..." follows token ``tj``."""
+        t = self.toks[tj : tj + 3]
+        if len(t) < 2 or t[0].text != "," or not t[1].word:
+            return False
+        return t[1].key in _STREET_BEFORE or (t[1].text[:1].isupper() and len(t) == 3 and t[2].text[:1].isdigit())
+
     def _house_number_after(self, tj: int) -> bool:
         for t in self.toks[tj : tj + 3]:
             if t.text == ",":
@@ -548,7 +555,9 @@ class _Extractor:
                        and any(self.g.places[i][1] == "region" for i in a.cands)]
             return any(self.g.places[i][2] == self.g.places[r.cands[0]][2] for r in regions for i in m.cands)
         after = self.toks[tj].text if tj < len(self.toks) else ""
-        title = (":",) if m.flags & FLAG_PERSON else (":", "—", "–", ",")
+        # a surname-like town titles a post with ":" only, or with "," before an address ("Муром, Лакина 12")
+        title = (":", ",") if m.flags & FLAG_PERSON and self._address_after(tj) else \
+            (":",) if m.flags & FLAG_PERSON else (":", "—", "–", ",")
         town = max((self.g.places[i][5] or 0) for i in m.cands) >= 5_000
         if (
             after in title
