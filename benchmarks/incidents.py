@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -58,23 +57,6 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [p for p in posts if p["needs_reply"]]
 
 
-def run_negmon(rows: list[dict[str, Any]], threshold: float, order: Sequence[int] | None = None
-               ) -> tuple[list[str], float]:
-    from negmon.incidents import IncidentTracker
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tracker = IncidentTracker(Path(tmp) / "incidents.db", threshold=threshold)
-        seq = list(order) if order is not None else list(range(len(rows)))
-        t = time.perf_counter()
-        ids = tracker.add([rows[i] for i in seq])
-        speed = len(rows) / (time.perf_counter() - t)
-        by_post = dict(zip((rows[i]["id"] for i in seq), ids, strict=True))
-        # merges move posts: read each post's final incident from the store
-        final = {p: tracker.store.incident_of(p) for p in by_post}
-        tracker.store.close()  # type: ignore[attr-defined]
-    return [str(final[r["id"]]) for r in rows], speed
-
-
 def places(rows: list[dict[str, Any]]) -> list[str]:
     from negmon.incidents import IncidentTracker
 
@@ -92,7 +74,7 @@ def main() -> None:
     ap.add_argument("--errors", action="store_true")
     a = ap.parse_args()
     posts = load(Path(a.data))
-    from negmon.train.incidents import bcubed, scored_posts
+    from negmon.train.incidents import bcubed, group, scored_posts
 
     rows = scored_posts(posts, a.model, gold_topics=a.labels == "gold")
     gold = [p["incident"] for p in posts]
@@ -110,11 +92,11 @@ def main() -> None:
         dev = parts["dev"]
         sub = [rows[i] for i in dev]
         for thr in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-            pred, _ = run_negmon(sub, thr)
+            pred, _ = group(sub, thr)
             print(f"threshold {thr:.2f}: dev B-cubed F1 {bcubed([gold[i] for i in dev], pred)['bcubed_f1']:.3f}")
         return
     table: dict[str, dict[str, Any]] = {}
-    pred, speed = run_negmon(rows, a.threshold)
+    pred, speed = group(rows, a.threshold)
     from negmon.incidents import IncidentTracker
 
     threshold = a.threshold if a.threshold is not None else IncidentTracker(":memory:").threshold
@@ -123,7 +105,7 @@ def main() -> None:
 
     shuffled = list(range(len(rows)))
     random.Random(7).shuffle(shuffled)
-    again, _ = run_negmon(rows, a.threshold, shuffled)
+    again, _ = group(rows, a.threshold, shuffled)
     table["negmon"]["shuffled_vs_in_order_bcubed_f1"] = bcubed(pred, again)["bcubed_f1"]
 
     where = places(rows)

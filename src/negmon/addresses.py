@@ -258,10 +258,14 @@ class _Extractor:
             j -= 1
         return j
 
+    def after_comma(self, i: int) -> int:
+        """Token i, or the one after it when token i is a comma."""
+        return i + 1 if self.tok(i) is not None and self.toks[i].text == "," else i
+
     def labelled(self, i: int, words: frozenset[str]) -> int | None:
         """The token index after an optional comma, one of ``words`` and an optional dot from token i ("д.",
         ", корп."), or None when the word is not there."""
-        j = i + 1 if self.tok(i) is not None and self.toks[i].text == "," else i
+        j = self.after_comma(i)
         if self.tok(j) is None or self.toks[j].low not in words:
             return None
         return j + 2 if self.tok(j + 1) is not None and self.toks[j + 1].text == "." else j + 1
@@ -270,7 +274,7 @@ class _Extractor:
         """(house, end token index) when a house number starts at token i (after a comma or "д.")."""
         j = self.labelled(i, _HOUSE_WORDS)
         if j is None:
-            j = i + 1 if self.tok(i) is not None and self.toks[i].text == "," else i
+            j = self.after_comma(i)
         t = self.tok(j)
         if t is None or not t.text[0].isdigit():
             return None

@@ -266,14 +266,16 @@ def link_probability(x: Sequence[float]) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _town(text: str, region: str | None, *, gazetteer_only: bool = False) -> tuple[str, str | None] | None:
-    """(name, region) of the first settlement ``text`` names (a source's city or "г. <word>" of a group's name),
-    cached: a stream repeats the same few sources."""
+def _town(name: str, region: str | None, *, gazetteer_only: bool = False) -> tuple[str, str | None] | None:
+    """(name, region) of the settlement a name denotes (a source's city, a word of a group's name), cached: a
+    stream repeats the same few sources. Said alone, a name can read as a word or a surname to the extractor
+    ("Муром", "Ковров"), so it is also read as "г. <name>"."""
     from negmon.localities import extract_localities
 
-    for x in extract_localities(text, region=region):
-        if x.kind in ("city", "town", "village") and (x.lat is not None or not gazetteer_only):
-            return x.name, x.region
+    for text in (name, f"г. {name.strip()}"):
+        for x in extract_localities(text, region=region):
+            if x.kind in ("city", "town", "village") and (x.lat is not None or not gazetteer_only):
+                return x.name, x.region
     return None
 
 
@@ -445,8 +447,7 @@ class IncidentTracker:
         parts = [x["name"] for x in locs if x.get("kind") in ("city_part", "city_district") and x.get("city")]
         city = d.get("city")
         if isinstance(city, str) and city.strip():
-            # a bare name can read as a common word to the extractor ("Муром"); the field says it is a town
-            own = _town(city, region) or _town(f"г. {city.strip()}", region)
+            own = _town(city, region)
             if own:
                 return own[0], own[1] or region, parts
         for x in locs:
@@ -460,7 +461,7 @@ class IncidentTracker:
         if isinstance(source, str) and source.strip():
             # "Подслушано Белебей", "Жалобы Кстово": a capitalised word of the group's name that is a known town
             for word in re.findall(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё][а-яё]+)*", source):
-                known = _town(f"г. {word}", region, gazetteer_only=True)
+                known = _town(word, region, gazetteer_only=True)
                 if known:
                     return known[0], known[1] or region, parts
         return None, region or next((x.get("region") for x in locs if x.get("region")), None), parts

@@ -144,14 +144,12 @@ class SQLiteStore:
             try:
                 con.execute("PRAGMA journal_mode=WAL")
                 return con
-            except sqlite3.OperationalError as e:
-                con.close()
-                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
-                    raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
-                time.sleep(0.05)
             except sqlite3.DatabaseError as e:
                 con.close()
-                raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
+                busy = isinstance(e, sqlite3.OperationalError) and ("locked" in str(e) or "busy" in str(e))
+                if not busy or time.monotonic() > deadline:
+                    raise InputError(f"{self.path} is not a negmon incident database (SQLite said: {e})") from None
+                time.sleep(0.05)
 
     def _migrate(self) -> None:
         with self.transaction():

@@ -340,11 +340,11 @@ class _Extractor:
         return nxt is not None and nxt.word and nxt.key in _STREET_AFTER
 
     def _address_after(self, tj: int) -> bool:
-        """Whether ", <street> <house>" or ", улица ..." follows token ``tj``."""
-        t = self.toks[tj : tj + 3]
+        """Whether ", улица ..." or ", <Street> <house>" follows token ``tj``."""
+        t = self.toks[tj : tj + 2]
         if len(t) < 2 or t[0].text != "," or not t[1].word:
             return False
-        return t[1].key in _STREET_BEFORE or (t[1].text[:1].isupper() and len(t) == 3 and t[2].text[:1].isdigit())
+        return t[1].key in _STREET_BEFORE or (t[1].text[:1].isupper() and self._house_number_after(tj + 2))
 
     def _house_number_after(self, tj: int) -> bool:
         for t in self.toks[tj : tj + 3]:
@@ -555,9 +555,10 @@ class _Extractor:
                        and any(self.g.places[i][1] == "region" for i in a.cands)]
             return any(self.g.places[i][2] == self.g.places[r.cands[0]][2] for r in regions for i in m.cands)
         after = self.toks[tj].text if tj < len(self.toks) else ""
-        # a surname-like town titles a post with ":" only, or with "," before an address ("Муром, Лакина 12")
-        title = (":", ",") if m.flags & FLAG_PERSON and self._address_after(tj) else \
-            (":",) if m.flags & FLAG_PERSON else (":", "—", "–", ",")
+        if m.flags & FLAG_PERSON:  # a surname-like town: ":" only, or "," before an address ("Муром, Лакина 12")
+            title: tuple[str, ...] = (":", ",") if self._address_after(tj) else (":",)
+        else:
+            title = (":", "—", "–", ",")
         town = max((self.g.places[i][5] or 0) for i in m.cands) >= 5_000
         if (
             after in title
