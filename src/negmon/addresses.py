@@ -8,13 +8,15 @@
 Rules, not a model: a street is a street-type word ("ул.", "проспекте", "пер.") with a name, a name with its
 type after it ("Садовая улица", "Московское шоссе"), or, with no type word, a name after "на"/"по" that reads
 as a street name (a genitive surname or noun: "на Гончарова", "по Мира"; a feminine adjective: "на Садовой")
-or a capitalised name followed by a house number ("Ленина 5, третий подъезд"). A house is the number that
-follows ("д. 5", "14А", "5/1", "5 корп. 2", "5к2", "стр. 3"), unless a unit word makes it a count ("2 часа",
-"3 дня", "5 км") or it is a date or a time. Landmarks are numbered institutions ("школы 12" -> "школа № 12",
-"поликлинике №2") and named shopping centres ("ТЦ «Мега»"); microdistricts are numbered ("в 3-м
-микрорайоне", "9 мкр") or named ("мкр. Солнечный", "ЖК «Светлый»"). Normalized forms: "<type> <Name>, <house>"
-with the type spelled out (a street with no type word is an "улица"), an adjective name in the nominative
-agreeing with the type ("на Садовой" -> "улица Садовая"), a surname as written ("улица Гончарова").
+or a capitalised name followed by a house number at the start of a line ("Ленина 5, третий подъезд") or inside
+a sentence ("во дворе Ленина 15", "подъезд Серова 7"), when what follows the number ends the address (not "у
+Петрова 2 детей"). A house is the number that follows ("д. 5", "14А", "5/1", "5 корп. 2", "5к2", "стр. 3"),
+unless a unit word makes it a count ("2 часа", "3 дня", "5 км") or it is a date or a time. Landmarks are
+numbered institutions ("школы 12" -> "школа № 12", "поликлинике №2") and named shopping centres ("ТЦ «Мега»");
+microdistricts are numbered ("в 3-м микрорайоне", "9 мкр") or named ("мкр. Солнечный", "ЖК «Светлый»").
+Normalized forms: "<type> <Name>, <house>" with the type spelled out (a street with no type word is an
+"улица"), an adjective name in the nominative agreeing with the type ("на Садовой" -> "улица Садовая"), a
+surname as written ("улица Гончарова").
 
 Why rules: natasha's AddrExtractor (a yargy grammar for full postal addresses) is the peer;
 ``benchmarks/addresses.py`` measures both on the project's set.
@@ -100,8 +102,10 @@ _MALL_WORDS = _forms("торговый торгового торговом то�
 _CENTRE_WORDS = _forms("центр центра центре центру")
 _MICRO = _forms("микрорайон микрорайона микрорайоне микрорайону микрорайоном мкр мкрн микр")
 _HOUSE_WORDS = _forms("д дом доме дома")
+_ENTRANCES = _forms("подъезд подъезде подъезда кв квартира квартире корп корпус стр строение")
 _BUILDING = _forms("корп корпус корпуса к")
 _STRUCTURE = _forms("стр строение строения")
+_CYRILLIC = re.compile(r"[А-ЯЁ][а-яё]")
 _QUOTES = "«»\"“”„'"
 _HOUSE = re.compile(r"(\d+)(?:/(\d+))?-?([А-Яа-яЁё])?(?:[кК](\d+))?$")
 
@@ -143,6 +147,20 @@ def _streetlike(word: str, *, strict: bool = False) -> bool:
         if "NOUN" in g and "gent" in g and "anim" not in g:
             return True
     return False
+
+
+def _named(word: str) -> str | None:
+    """How a word before a house number reads as a street's name: "name" (a genitive surname or first name, an
+    indeclinable or unknown word: "Ленина", "Дыбенко"), "noun" (another genitive: "Строителей", "Чкалова",
+    a town's name too), or None ("Иван", "Скорая")."""
+    ps = [(g, s) for g, _, s, _k in _parses(word.lower()) if s >= 0.05]
+    if not ps or not _parses(word.lower())[0][3]:
+        return "name"
+    if any((("Surn" in g or "Name" in g) and "gent" in g) or "Fixd" in g for g, _ in ps):
+        return "name"
+    if any("gent" in g and "NOUN" in g and ("sing" in g or "anim" in g) for g, _ in ps):
+        return "noun"  # not "Окон 12, работают 4": a street is named after people in the plural
+    return None
 
 
 def _feminine_adjective(word: str) -> bool:
@@ -376,7 +394,10 @@ class _Extractor:
                 out[-1].kind == "street" and out[-1].end == self.toks[i - 2].end  # "Белинского и Ошарской"
             line_start = i == 0 or "\n" in self.gap(i) or (prev is not None and prev.text in ".!?:(,—" and
                                                            self.gap(i) in (" ", "\n", ""))
-            if not (after_prep or cue or joined or line_start):
+            # a capitalised word inside a sentence is a name: "во дворе Ленина 15", "подъезд Серова 7"
+            inside = not (self.lower or line_start or after_prep or cue or joined) and prev is not None and \
+                prev.text[0].isalpha() and len(t.text) > 2 and _CYRILLIC.match(t.text) is not None
+            if not (after_prep or cue or joined or line_start or inside):
                 continue
             e = self.name_at(i)
             if e == i:
@@ -387,8 +408,12 @@ class _Extractor:
             words = [self.toks[k].text for k in range(i, e)]
             bare = not (after_prep or cue or joined)  # at the start of a line: "Ленина 5, третий подъезд"
             nxt = self.tok(e)
-            if bare:
-                if h is None or not (_streetlike(words[0], strict=True) or _feminine_adjective(words[-1])):
+            if inside:
+                if h is None or not self.house_ends(h[1], _named(words[-1])):
+                    continue
+            elif bare:
+                if h is None or not (_streetlike(words[0], strict=True) or _feminine_adjective(words[-1]) or
+                                     self.house_ends(h[1], _named(words[-1]))):
                     continue
             elif h is None and self.lower:
                 if not (_streetlike(words[-1], strict=True) or (_feminine_adjective(words[-1]) and not (
@@ -403,6 +428,18 @@ class _Extractor:
                 continue
             self.street(i, i, e, "улица", "femn", e, out)
         return sorted(out, key=lambda x: x.start)
+
+    def house_ends(self, i: int, named: str | None) -> bool:
+        """Whether a street's name with no type word ends its address at the house number before token i:
+        after a person's name ("Ленина 15 живёт", not "у Петрова 2 детей") a word that is no noun may follow,
+        after a common noun or a town ("Строителей 12", "Чкалова 40", not "Людей 30 было") only a comma, a full
+        stop, a dash or the end."""
+        if named is None:
+            return False
+        t = self.tok(i)
+        if t is None or not t.text[0].isalpha():
+            return t is None or t.text in ",.;—–-:)\n"
+        return named == "name" and (t.low in _ENTRANCES or not _noun(t.low))
 
     def landmark(self, i: int, out: list[Address]) -> bool:
         t = self.toks[i]
