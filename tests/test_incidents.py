@@ -19,7 +19,7 @@ import pytest
 
 from negmon.cli import main
 from negmon.errors import InputError
-from negmon.incidents import IncidentTracker, Routing
+from negmon.incidents import IncidentTracker, Routing, problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,6 +175,18 @@ def test_one_building_two_troubles_stay_two_incidents(tmp_path: Path) -> None:
     ])
     assert ids[0] == ids[1]  # one roof, told twice in other words
     assert ids[2] != ids[0] and ids[3] != ids[0]  # another trouble in the building; the roof of the next house
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("собаки бегают стаей у остановки", ["animals", "transport"]),  # not "баки": no waste
+    ("автобус пришёл битком", ["transport"]),  # not "тко"
+    ("в связи с ремонтом перекрыли проезд", []),  # not a phone line
+    ("в деревне нет газа, газон перекопали", ["gas"]),  # not trees; "газон" is no gas
+    ("записываю номера машин, классно придумали", []),  # not a doctor's appointment, not a school
+    ("не могу записаться к терапевту, в классе холодно", ["healthcare", "school"]),
+])
+def test_the_troubles_a_post_names(text: str, expected: list[str]) -> None:
+    assert problems(text) == expected
 
 
 def test_the_city_field_places_a_post_whose_text_names_no_town(tmp_path: Path) -> None:
