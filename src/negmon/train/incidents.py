@@ -4,7 +4,10 @@ The dev part of the incident set (``"split": "dev"``) is scored with ``--model``
 score it; every pair of its posts that the tracker would compare (the same place, within 72 hours, not
 :func:`negmon.incidents.other_buildings`) becomes a row of :data:`negmon.incidents.PAIR_FEATURES`, labelled 1
 when the two posts belong to one gold incident.
-A logistic regression (scikit-learn) gives the weights. The threshold is chosen across the dev writers: fitted
+A logistic regression (scikit-learn) on standardized features gives the weights (folded back into weights on the
+raw features, so the shipped model needs no scaler): unscaled, the L2 penalty shrank the cosine, whose values
+mostly lie within 0..0.3, more than the 0/1 features (writer-CV B-cubed F1 0.876 unscaled, 0.884 standardized,
+each writer 0.001-0.026 better). The threshold is chosen across the dev writers: fitted
 on the other writers' pairs, each writer's posts are grouped at each threshold, and the threshold with the best
 mean B-cubed F1 wins (a threshold chosen on the posts the model was fitted on runs high). Then the model is
 fitted on all dev pairs. The test part is never read. Writes ``src/negmon/data/incident_link.json``.
@@ -125,6 +128,7 @@ def fit(data: Path, model: str, out: Path = DATA / "incident_link.json") -> dict
     """Fit, choose the threshold, write ``out``; returns what was written."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
     posts = [json.loads(x) for x in data.read_text("utf-8").splitlines() if x.strip()]
     dev = [p for p in posts if p["needs_reply"] and p.get("split") == "dev"]
@@ -149,21 +153,28 @@ def fit(data: Path, model: str, out: Path = DATA / "incident_link.json") -> dict
     if len(folds) < 2:
         raise SystemExit(f"{data}: the threshold is chosen across writers (the first letter of the ids), "
                          f"but the dev posts have one: {folds}")
+    def fitted(x: Any, y: Any) -> tuple[Any, float]:
+        """Weights and bias on the raw features of a logistic model fitted on standardized ones."""
+        scaler = StandardScaler().fit(x)
+        clf = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(x), y)
+        w = clf.coef_[0] / scaler.scale_
+        return w, float(clf.intercept_[0] - w @ scaler.mean_)
+
     cv = dict.fromkeys(THRESHOLDS, 0.0)
     for w in folds:  # fit on the other writers' pairs, group this writer's posts
         inside = np.array([writer[i] == w and writer[j] == w for i, j in pairs])
         outside = np.array([writer[i] != w and writer[j] != w for i, j in pairs])
-        clf = LogisticRegression(C=1.0, max_iter=2000).fit(xa[outside], ya[outside])
-        prob = clf.predict_proba(xa[inside])[:, 1]
+        weights, bias = fitted(xa[outside], ya[outside])
+        prob = 1 / (1 + np.exp(-(xa[inside] @ weights + bias)))
         ids = [i for i in range(len(dev)) if writer[i] == w]
         kept = [pr for pr, k in zip(pairs, inside, strict=True) if k]
         for thr in THRESHOLDS:
             pred = components(ids, [pr for pr, p in zip(kept, prob, strict=True) if p >= thr])
             cv[thr] += bcubed_f1([gold[i] for i in ids], pred) / len(folds)
     best = max(cv, key=lambda t: (cv[t], -abs(t - 0.5)))
-    clf = LogisticRegression(C=1.0, max_iter=2000).fit(xa, ya)
-    table: dict[str, Any] = {"features": list(PAIR_FEATURES), "weights": [round(float(w), 4) for w in clf.coef_[0]],
-                             "bias": round(float(clf.intercept_[0]), 4), "threshold": best}
+    weights, bias = fitted(xa, ya)
+    table: dict[str, Any] = {"features": list(PAIR_FEATURES), "weights": [round(float(w), 4) for w in weights],
+                             "bias": round(bias, 4), "threshold": best}
     table["fitted_on"] = {
         "data": str(data.relative_to(ROOT)) if data.is_relative_to(ROOT) else str(data), "split": "dev",
         "posts": len(dev), "pairs": len(y), "positive_pairs": sum(y), "model": model,
