@@ -18,15 +18,16 @@ at least ``threshold`` links them, except two posts that name different houses a
 building (roof, lift, sewage: :func:`other_buildings`). The links are between posts, not between a post and an
 incident's summary, so the incidents are the connected groups of linked posts: the same whatever the order the
 posts arrive in, and the same after a restart. A post that links two incidents merges them into the older one;
-the merge is recorded and the absorbed id stays, with status ``merged``. Ids never change: an incident is named after the post that opened it. A closed
-incident takes no post written after it was closed: the problem came back, and that is a new incident.
+the merge is recorded and the absorbed id stays, with status ``merged``. Ids never change: an incident is named
+after the post that opened it. A closed incident takes no post written after it was closed: the problem came
+back, and that is a new incident.
 
 Why stems and not the encoder's sentence vector: grouping runs on already scored posts (``negmon score``'s
 output), which do not carry the vector. Measured on the dev pairs (six writers), the default model's
 mean-pooled vector alone ranks pairs better than the stems' cosine (ROC AUC 0.866 against 0.817), but beside
-the other features it added 0.004 of writer-CV B-cubed F1 (0.871 -> 0.875), within the spread of such runs and
-not worth 384 numbers on every scored post; lemmas (pymorphy3) or character n-grams beside or in place of the
-stems gave 0.874-0.876.
+the other features it added 0.004 of writer-CV B-cubed F1 (0.871 -> 0.875, with the link model fitted on
+unscaled features), within the spread of such runs and not worth 384 numbers on every scored post; lemmas
+(pymorphy3) or character n-grams beside or in place of the stems gave 0.874-0.876.
 
 Each incident is routed (:class:`Routing`, a TOML table from topic, and optionally region or municipality, to
 the responsible bodies) and gets a deadline from its highest priority (urgent 2 hours, normal 24 by default);
