@@ -189,6 +189,26 @@ def test_the_troubles_a_post_names(text: str, expected: list[str]) -> None:
     assert problems(text) == expected
 
 
+def test_one_house_named_with_and_without_its_street_type() -> None:
+    from negmon.incidents import PAIR_FEATURES, pair_features
+
+    tracker = IncidentTracker(":memory:")
+    base = {"city": "Рыбинск", "needs_reply": True, "topic": "housing_utilities", "created_at": "2026-11-05T09:00:00"}
+    a, b, c = (tracker.prepare({**base, "id": i, "text": t}) for i, t in (
+        ("a", "Проспект Серова 7, лифт в первом подъезде стоит с 27 октября"),
+        ("b", "подтверждаю, первый подъезд Серова 7, лифт стоит"),
+        ("c", "Серова 9, лифт стоит")))
+    assert a is not None and b is not None and c is not None
+    assert a.features["houses"] == ["проспект Серова, 7"] and b.features["houses"] == ["улица Серова, 7"]
+
+    def feature(x: Any, y: Any, name: str) -> float:
+        return pair_features(x.features | {"created_at": x.created_at}, y.features | {"created_at": y.created_at})[
+            PAIR_FEATURES.index(name)]
+
+    assert feature(a, b, "same_house") == 1.0 and feature(a, b, "other_house") == 0.0
+    assert feature(a, c, "same_house") == 0.0 and feature(a, c, "other_house") == 1.0
+
+
 def test_the_city_field_places_a_post_whose_text_names_no_town(tmp_path: Path) -> None:
     # a bare "Муром" or "Ковров" reads as a common word or a surname to the locality extractor; the field says
     # it is a town, so posts from a review site and from a town's group land in one place
