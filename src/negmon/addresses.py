@@ -396,7 +396,8 @@ class _Extractor:
                                                            self.gap(i) in (" ", "\n", ""))
             # a capitalised word inside a sentence is a name: "во дворе Ленина 15", "подъезд Серова 7"
             inside = not (self.lower or line_start or after_prep or cue or joined) and prev is not None and \
-                prev.text[0].isalpha() and len(t.text) > 2 and _CYRILLIC.match(t.text) is not None
+                prev.text[0].isalpha() and not prev.text[0].isupper() and len(t.text) > 2 and \
+                _CYRILLIC.match(t.text) is not None  # not "Ленинцев" of "Юных Ленинцев 17": a name starts earlier
             if not (after_prep or cue or joined or line_start or inside):
                 continue
             e = self.name_at(i)
@@ -419,8 +420,9 @@ class _Extractor:
                 if not (_streetlike(words[-1], strict=True) or (_feminine_adjective(words[-1]) and not (
                         nxt is not None and nxt.text[0].isalpha() and _noun(nxt.low)))):
                     continue
-            elif not _streetlike(words[-1]) and not (h is not None and _streetlike(words[0])):
-                continue
+            elif not _streetlike(words[-1]) and not (h is not None and (
+                    _streetlike(words[0]) or (_named(words[-1]) and self.house_ends(h[1], "name")))):
+                continue  # "на Юных Ленинцев 17" is a street, "на Юных Ленинцев" may be people
             if (h is None or not after_prep) and _is_place(" ".join(self.toks[k].low for k in range(i, e)),
                                                             prev.low if prev and (after_prep or cue) else "до"):
                 continue  # "на Кубани", "по Казани", "до Кстово"
