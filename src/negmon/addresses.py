@@ -396,7 +396,7 @@ class _Extractor:
                                                            self.gap(i) in (" ", "\n", ""))
             # a capitalised word inside a sentence is a name: "во дворе Ленина 15", "подъезд Серова 7"
             inside = not (self.lower or line_start or after_prep or cue or joined) and prev is not None and \
-                prev.text[0].isalpha() and not prev.text[0].isupper() and len(t.text) > 2 and \
+                prev.text[0].islower() and len(t.text) > 2 and \
                 _CYRILLIC.match(t.text) is not None  # not "Ленинцев" of "Юных Ленинцев 17": a name starts earlier
             if not (after_prep or cue or joined or line_start or inside):
                 continue

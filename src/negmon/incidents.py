@@ -218,7 +218,7 @@ _UNKNOWN = frozenset({"other", None})
 _STREET_TYPE = re.compile(r"^(?:улица|проспект|переулок|бульвар|шоссе|площадь|набережная|проезд|тупик|аллея|тракт) ")
 
 
-def _named(addresses: Sequence[str]) -> frozenset[str]:
+def _by_name(addresses: Sequence[str]) -> frozenset[str]:
     """Streets and houses by name, without the street's type: a resident who writes "Серова 7" and one who writes
     "проспект Серова, 7" name one house."""
     return _names(tuple(addresses))
@@ -232,7 +232,7 @@ def _names(addresses: tuple[str, ...]) -> frozenset[str]:
 def other_buildings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two posts name different houses and share only troubles of a building (roof, lift, sewage): two
     incidents whatever their words share, so the tracker never links them."""
-    if not (a["houses"] and b["houses"]) or _named(a["houses"]) & _named(b["houses"]):
+    if not (a["houses"] and b["houses"]) or _by_name(a["houses"]) & _by_name(b["houses"]):
         return False
     shared = {x for x in a["problems"] if not x.startswith("route:")} & set(b["problems"])
     return bool(shared) and shared <= BUILDING_TROUBLES
@@ -240,8 +240,8 @@ def other_buildings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 def pair_features(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[float]:
     """What the link model sees of two posts (their stored features): see :data:`PAIR_FEATURES`."""
-    houses = bool(_named(a["houses"]) & _named(b["houses"]))
-    streets = bool(_named(a["streets"]) & _named(b["streets"]))
+    houses = bool(_by_name(a["houses"]) & _by_name(b["houses"]))
+    streets = bool(_by_name(a["streets"]) & _by_name(b["streets"]))
     area = bool(a["area"] or b["area"])
     cos = _cosine(_vector(a["terms"]), _vector(b["terms"]))
     family = float(a["family"] == b["family"])
