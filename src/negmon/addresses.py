@@ -65,6 +65,8 @@ _TYPES: dict[str, tuple[str, str]] = {
     **dict.fromkeys(_forms("аллея аллее аллеи аллею"), ("аллея", "femn")),
     **dict.fromkeys(_forms("тракт тракте тракта тракту трактом"), ("тракт", "masc")),
 }
+# the street types of normalized forms ("улица", "проспект" ...): "проспект Серова, 7" is "Серова, 7" by name
+STREET_TYPES = frozenset(t for t, _ in _TYPES.values())
 _DOTTED = _forms("ул пр просп пер б бул ш пл наб туп")  # abbreviations that may carry a dot
 _NEEDS_DOT = _forms("пр ш пл туп бул")  # too short or too common to be a type word without its dot
 _STREET_PREPS = _forms("на по")

@@ -215,7 +215,6 @@ PAIR_FEATURES = ("cosine", "same_topic", "same_family", "hours_apart", "same_hou
 _UNKNOWN = frozenset({"other", None})
 
 
-_STREET_TYPE = re.compile(r"^(?:улица|проспект|переулок|бульвар|шоссе|площадь|набережная|проезд|тупик|аллея|тракт) ")
 
 
 def _by_name(addresses: Sequence[str]) -> frozenset[str]:
@@ -226,7 +225,9 @@ def _by_name(addresses: Sequence[str]) -> frozenset[str]:
 
 @lru_cache(maxsize=65536)
 def _names(addresses: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(_STREET_TYPE.sub("", x) for x in addresses)
+    from negmon.addresses import STREET_TYPES
+
+    return frozenset(x.split(" ", 1)[1] if x.split(" ", 1)[0] in STREET_TYPES else x for x in addresses)
 
 
 def other_buildings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
